@@ -1,0 +1,146 @@
+package org.camelopenaiproxy;
+
+import java.nio.file.Path;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.support.SimpleEventNotifierSupport;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.camel.spi.CamelEvent;
+import org.camelopenaiproxy.auth.ApiKeyAuthenticator;
+import org.camelopenaiproxy.auth.ClientKeyStore;
+import org.camelopenaiproxy.auth.KeysFile;
+import org.camelopenaiproxy.config.ConfigWatcher;
+import org.camelopenaiproxy.config.WatchedFile;
+import org.camelopenaiproxy.errors.OpenAiErrorResponder;
+import org.camelopenaiproxy.http.ProxyEntry;
+import org.camelopenaiproxy.http.ReloadGate;
+import org.camelopenaiproxy.http.RequestBodyReader;
+import org.camelopenaiproxy.http.ResponseWriter;
+import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
+import org.camelopenaiproxy.stream.ResponseRelay;
+import org.camelopenaiproxy.upstream.Timeouts;
+import org.camelopenaiproxy.upstream.UpstreamCall;
+import org.camelopenaiproxy.upstream.UpstreamTarget;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wires the proxy: the beans the YAML pipeline refers to by name ({@code apiKeyAuthenticator},
+ * {@code requestBodyReader}, {@code upstreamCall}, {@code openAiErrorResponder}), the Vert.x instance
+ * platform-http serves on (and the upstream client uses), the HTTP entry, config-file watching and
+ * safe route reloading. Every tunable comes from a {@code proxy.*} property.
+ */
+public class ProxyConfiguration implements CamelConfiguration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyConfiguration.class);
+
+    @PropertyInject("proxy.port")
+    int port;
+    @PropertyInject("proxy.keys.file")
+    String keysFile;
+    @PropertyInject("proxy.upstream.base-url")
+    String upstreamBaseUrl;
+    @PropertyInject("proxy.upstream.api-key")
+    String upstreamApiKey;
+    @PropertyInject("proxy.upstream.max-connections")
+    int upstreamMaxConnections;
+    @PropertyInject("proxy.max-request-bytes")
+    long maxRequestBytes;
+    @PropertyInject("proxy.request-buffer-bytes")
+    long requestBufferBytes;
+    @PropertyInject("proxy.timeout.connect-ms")
+    long connectTimeout;
+    @PropertyInject("proxy.timeout.first-byte-ms")
+    long firstByteTimeout;
+    @PropertyInject("proxy.timeout.idle-ms")
+    long idleTimeout;
+    @PropertyInject("proxy.timeout.total-ms")
+    long totalTimeout;
+    @PropertyInject("proxy.routes.directory")
+    String routesDirectory;
+    @PropertyInject("proxy.routes.reload-enabled")
+    boolean routesReloadEnabled;
+    @PropertyInject("proxy.routes.drain-ms")
+    long routesDrainMillis;
+    @PropertyInject("proxy.config.poll-ms")
+    long configPollMillis;
+    @PropertyInject("proxy.pipeline.uri")
+    String pipelineUri;
+    @PropertyInject("proxy.event-loops")
+    int eventLoops;
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Registry registry = context.getRegistry();
+
+        Vertx vertx = Vertx.vertx(new VertxOptions()
+                .setEventLoopPoolSize(eventLoops > 0 ? eventLoops : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)
+                .setPreferNativeTransport(true));
+        registry.bind("vertx", vertx); // platform-http's server picks this instance up
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                vertx.close();
+            }
+        });
+        HttpClient upstreamClient = vertx.httpClientBuilder()
+                .with(new HttpClientOptions()
+                        .setKeepAlive(true)
+                        .setKeepAliveTimeout(60)
+                        .setDecompressionSupported(false)
+                        .setForceSni(true)
+                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout)))
+                .with(new PoolOptions().setHttp1MaxSize(upstreamMaxConnections).setMaxWaitQueueSize(-1))
+                .build();
+
+        ConfigWatcher watcher = new ConfigWatcher(configPollMillis);
+        context.addService(watcher);
+        registry.bind("configWatcher", watcher);
+        WatchedFile<java.util.Map<String, org.camelopenaiproxy.auth.ClientKey>> keys =
+                watcher.watch(new WatchedFile<>(Path.of(keysFile), KeysFile::parse));
+        ClientKeyStore keyStore = new ClientKeyStore(keys);
+        if (keyStore.size() == 0) {
+            LOG.warn("No client keys in {}: every request gets 401. Create one with: "
+                     + "java -jar target/camel-openai-proxy.jar keys add --name <name>", keysFile);
+        }
+
+        UpstreamTarget upstream = UpstreamTarget.fromBaseUrl("default", upstreamBaseUrl, upstreamApiKey);
+        if (upstreamApiKey == null || upstreamApiKey.isBlank()) {
+            LOG.warn("OPENAI_API_KEY is not set: requests reach {} without an upstream key", upstream);
+        }
+        ReloadGate gate = new ReloadGate();
+        Timeouts timeouts = new Timeouts(connectTimeout, firstByteTimeout, idleTimeout, totalTimeout);
+
+        registry.bind("reloadGate", gate);
+        registry.bind("clientKeyStore", keyStore);
+        registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
+        registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
+        registry.bind("upstreamCall", new UpstreamCall(vertx, upstreamClient, () -> upstream, timeouts, gate));
+        registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
+
+        if (routesReloadEnabled) {
+            context.addService(new SafeRouteReloadStrategy(routesDirectory, gate, routesDrainMillis));
+        }
+
+        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay()));
+        registry.bind("proxyEntry", entry);
+        context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
+            @Override
+            public void notify(CamelEvent event) throws Exception {
+                if (event instanceof CamelEvent.CamelContextStartedEvent) {
+                    entry.register(VertxPlatformHttpRouter.lookup(context, VertxPlatformHttpRouter.getRouterNameFromPort(port)));
+                }
+            }
+        });
+        LOG.info("Upstream: {}", upstream);
+    }
+}

@@ -1,0 +1,40 @@
+package org.camelopenaiproxy;
+
+import java.util.Properties;
+
+import org.apache.camel.main.Main;
+import org.camelopenaiproxy.cli.KeysCommand;
+import org.camelopenaiproxy.errors.ErrorRoutes;
+
+/**
+ * Starts the proxy ({@code java -jar target/camel-openai-proxy.jar}, from the project root), or runs
+ * a command ({@code keys add --name team-a}).
+ */
+public final class ProxyMain {
+
+    /** Embedded defaults, then the operator's file, then environment variables (PROXY_PORT, ...). */
+    public static final String DEFAULTS = "classpath:proxy-defaults.properties";
+
+    private ProxyMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("keys")) {
+            System.exit(KeysCommand.run(args, System.out, System.err));
+        }
+        newMain(null).run(args);
+    }
+
+    /** The application as {@code main} runs it; tests pass property overrides. */
+    public static Main newMain(Properties overrides) {
+        Main main = new Main();
+        String userConfig = System.getenv().getOrDefault("PROXY_CONFIG_FILE", "config/application.properties");
+        main.setPropertyPlaceholderLocations(DEFAULTS + ",file:" + userConfig + ";optional=true");
+        main.configure().addConfiguration(ProxyConfiguration.class);
+        main.configure().addRoutesBuilder(new ErrorRoutes());
+        if (overrides != null) {
+            main.setOverrideProperties(overrides);
+        }
+        return main;
+    }
+}

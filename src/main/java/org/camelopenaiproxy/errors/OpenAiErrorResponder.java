@@ -1,0 +1,17 @@
+package org.camelopenaiproxy.errors;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/** Writes the caught exception of an exchange as an OpenAI-shaped error (status + JSON body). */
+public class OpenAiErrorResponder implements Processor {
+
+    @Override
+    public void process(Exchange exchange) {
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        ProxyException error = OpenAiError.from(caught);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, error.status());
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
+        exchange.getMessage().setBody(OpenAiError.body(error));
+    }
+}

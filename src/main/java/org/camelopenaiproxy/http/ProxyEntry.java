@@ -1,0 +1,116 @@
+package org.camelopenaiproxy.http;
+
+import java.util.Map;
+
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.apache.camel.AsyncProducer;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Endpoint;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.support.service.ServiceHelper;
+import org.apache.camel.support.service.ServiceSupport;
+import org.camelopenaiproxy.errors.ProxyException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * HTTP in: a handler on platform-http's own Vert.x router that turns each {@code /v1/**} request
+ * into an exchange and sends it, without blocking, to the pipeline route ({@code direct:proxy},
+ * see {@code routes/proxy.camel.yaml}). The exchange ends when the upstream's response head
+ * arrives; {@link ResponseWriter} then writes or relays the answer. Every other path gets an
+ * OpenAI-shaped 404.
+ */
+public class ProxyEntry extends ServiceSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyEntry.class);
+    private static final String API_PREFIX = "/v1/";
+
+    private final CamelContext camelContext;
+    private final String pipelineUri;
+    private final ReloadGate gate;
+    private final ResponseWriter writer;
+    private Endpoint pipeline;
+    private AsyncProducer producer;
+
+    public ProxyEntry(CamelContext camelContext, String pipelineUri, ReloadGate gate, ResponseWriter writer) {
+        this.camelContext = camelContext;
+        this.pipelineUri = pipelineUri;
+        this.gate = gate;
+        this.writer = writer;
+    }
+
+    /** Registers the handlers; call once the platform-http server is up. */
+    public void register(Router router) throws Exception {
+        start();
+        router.route(API_PREFIX + "*").handler(this::handle);
+        router.route().last().handler(ctx -> reject(ctx, ProxyException.notFound(
+                "Unknown path: only /v1/** is served by this proxy.")));
+        LOG.info("Serving /v1/** through {}", pipelineUri);
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        pipeline = camelContext.getEndpoint(pipelineUri);
+        producer = pipeline.createAsyncProducer();
+        ServiceHelper.startService(producer);
+    }
+
+    @Override
+    protected void doStop() {
+        ServiceHelper.stopService(producer);
+    }
+
+    void handle(RoutingContext ctx) {
+        HttpServerRequest req = ctx.request();
+        HttpMethod method = req.method();
+        if (method != HttpMethod.GET && method != HttpMethod.POST && method != HttpMethod.DELETE) {
+            reject(ctx, ProxyException.methodNotAllowed("Method " + method.name() + " is not allowed here."));
+            return;
+        }
+        req.pause();
+        ProxyRequest request = new ProxyRequest(req, ctx.normalizedPath(), System.nanoTime());
+        req.response().closeHandler(v -> request.clientLeft());
+        gate.admit(() -> send(request));
+    }
+
+    private void send(ProxyRequest request) {
+        Exchange exchange = pipeline.createExchange();
+        exchange.setProperty(ProxyRequest.PROPERTY, request);
+        HttpServerRequest req = request.request();
+        Message message = exchange.getMessage();
+        Map<String, Object> headers = message.getHeaders();
+        for (Map.Entry<String, String> h : req.headers()) {
+            headers.putIfAbsent(h.getKey(), h.getValue());
+        }
+        message.setHeader(Exchange.HTTP_METHOD, req.method().name());
+        message.setHeader(Exchange.HTTP_PATH, request.path());
+        String query = req.query();
+        if (query != null) {
+            message.setHeader(Exchange.HTTP_QUERY, query);
+        }
+        try {
+            producer.process(exchange, doneSync -> complete(exchange, request));
+        } catch (Throwable e) {
+            exchange.setException(e);
+            complete(exchange, request);
+        }
+    }
+
+    private void complete(Exchange exchange, ProxyRequest request) {
+        gate.leave();
+        try {
+            writer.write(exchange, request);
+        } catch (RuntimeException e) {
+            LOG.warn("Failed to write the response: {}", e.toString());
+            request.request().response().reset();
+        }
+    }
+
+    private void reject(RoutingContext ctx, ProxyException error) {
+        writer.writeError(new ProxyRequest(ctx.request(), ctx.normalizedPath(), System.nanoTime()), error);
+    }
+}

@@ -1,0 +1,19 @@
+package org.camelopenaiproxy.http;
+
+/** Header names the proxy reads or writes. */
+public final class ProxyHeaders {
+
+    public static final String AUTHORIZATION = "Authorization";
+    public static final String API_KEY = "api-key";
+    public static final String CONTENT_TYPE = "Content-Type";
+    public static final String CONTENT_LENGTH = "Content-Length";
+    public static final String CACHE_CONTROL = "Cache-Control";
+    public static final String X_ACCEL_BUFFERING = "X-Accel-Buffering";
+    public static final String CONNECTION = "Connection";
+    public static final String ALLOW = "Allow";
+    public static final String X_REQUEST_ID = "x-request-id";
+    public static final String EVENT_STREAM = "text/event-stream";
+
+    private ProxyHeaders() {
+    }
+}

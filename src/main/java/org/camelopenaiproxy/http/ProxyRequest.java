@@ -1,0 +1,84 @@
+package org.camelopenaiproxy.http;
+
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpServerRequest;
+import org.apache.camel.Exchange;
+import org.camelopenaiproxy.auth.ClientKey;
+
+/**
+ * What the pipeline knows about one client request beyond Camel's message headers: the Vert.x
+ * request (kept paused until the body is read), when it arrived, who the caller is, and the
+ * upstream call in flight (so a client that leaves can cancel it). Lives in the exchange property
+ * {@link #PROPERTY}. Touched only on the request's event loop.
+ */
+public final class ProxyRequest {
+
+    public static final String PROPERTY = "proxy.request";
+
+    private final HttpServerRequest request;
+    private final String path;
+    private final long startNanos;
+    private ClientKey client;
+    private boolean bodyConsumed;
+    private boolean clientGone;
+    private HttpClientRequest upstreamRequest;
+
+    public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
+        this.request = request;
+        this.path = path;
+        this.startNanos = startNanos;
+    }
+
+    public static ProxyRequest of(Exchange exchange) {
+        return exchange.getProperty(PROPERTY, ProxyRequest.class);
+    }
+
+    public HttpServerRequest request() {
+        return request;
+    }
+
+    /** The normalized request path, starting with {@code /v1/}. */
+    public String path() {
+        return path;
+    }
+
+    public long startNanos() {
+        return startNanos;
+    }
+
+    public ClientKey client() {
+        return client;
+    }
+
+    public void client(ClientKey client) {
+        this.client = client;
+    }
+
+    public boolean bodyConsumed() {
+        return bodyConsumed;
+    }
+
+    public void markBodyConsumed() {
+        this.bodyConsumed = true;
+    }
+
+    public boolean clientGone() {
+        return clientGone;
+    }
+
+    /** Remembers the upstream call so that {@link #clientLeft()} can cancel it. */
+    public void upstreamRequest(HttpClientRequest upstreamRequest) {
+        this.upstreamRequest = upstreamRequest;
+        if (clientGone) {
+            upstreamRequest.reset();
+        }
+    }
+
+    /** The client closed its connection: stop spending upstream tokens at once. */
+    public void clientLeft() {
+        clientGone = true;
+        if (upstreamRequest != null) {
+            upstreamRequest.reset();
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package org.camelopenaiproxy.http;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.camelopenaiproxy.errors.OpenAiError;
+import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.stream.ResponseRelay;
+import org.camelopenaiproxy.upstream.UpstreamResponse;
+
+/**
+ * Writes a finished exchange back to the client: an upstream answer is relayed chunk by chunk
+ * ({@link ResponseRelay}); anything else (an error the proxy made, a body a route set) is written
+ * whole. Runs on the request's event loop.
+ */
+public class ResponseWriter {
+
+    private final ResponseRelay relay;
+
+    public ResponseWriter(ResponseRelay relay) {
+        this.relay = relay;
+    }
+
+    public void write(Exchange exchange, ProxyRequest request) {
+        HttpServerResponse response = request.request().response();
+        Message message = exchange.getMessage();
+        Object body = message.getBody();
+        if (exchange.getException() != null) {
+            // only reachable by a route that does not use the 'errors' route configuration
+            writeError(request, OpenAiError.from(exchange.getException()));
+            return;
+        }
+        if (body instanceof UpstreamResponse upstream) {
+            if (request.clientGone() || response.closed()) {
+                upstream.cancel();
+                return;
+            }
+            relay.relay(request, upstream, response);
+            return;
+        }
+        if (request.clientGone() || response.closed()) {
+            return;
+        }
+        int status = message.getHeader(Exchange.HTTP_RESPONSE_CODE, 200, Integer.class);
+        String contentType = message.getHeader(Exchange.CONTENT_TYPE, String.class);
+        Buffer bytes = toBuffer(exchange, body);
+        response.setStatusCode(status);
+        if (contentType != null) {
+            response.putHeader(ProxyHeaders.CONTENT_TYPE, contentType);
+        }
+        finish(request, response, bytes);
+    }
+
+    /** Answers with an OpenAI-shaped error; used for requests the pipeline never saw (404, 405). */
+    public void writeError(ProxyRequest request, ProxyException error) {
+        HttpServerResponse response = request.request().response();
+        if (response.ended() || response.closed()) {
+            return;
+        }
+        response.setStatusCode(error.status());
+        response.putHeader(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
+        if (error.status() == 405) {
+            response.putHeader(ProxyHeaders.ALLOW, "GET, POST, DELETE");
+        }
+        finish(request, response, Buffer.buffer(OpenAiError.body(error)));
+    }
+
+    /**
+     * Ends the response. If the request body was never read (refused before it was needed), the
+     * connection cannot be reused safely: say so and close it after the answer.
+     */
+    private static void finish(ProxyRequest request, HttpServerResponse response, Buffer bytes) {
+        HttpServerRequest req = request.request();
+        boolean unreadBody = !request.bodyConsumed() && !req.isEnded() && hasBody(req);
+        if (unreadBody) {
+            response.putHeader(ProxyHeaders.CONNECTION, "close");
+            response.end(bytes).onComplete(v -> req.connection().close());
+        } else {
+            req.resume();
+            response.end(bytes);
+        }
+    }
+
+    private static boolean hasBody(HttpServerRequest req) {
+        String length = req.getHeader(ProxyHeaders.CONTENT_LENGTH);
+        if (length != null) {
+            return !"0".equals(length.trim());
+        }
+        return req.getHeader("Transfer-Encoding") != null;
+    }
+
+    private static Buffer toBuffer(Exchange exchange, Object body) {
+        if (body == null) {
+            return Buffer.buffer();
+        }
+        if (body instanceof Buffer b) {
+            return b;
+        }
+        if (body instanceof byte[] b) {
+            return Buffer.buffer(b);
+        }
+        byte[] converted = exchange.getContext().getTypeConverter().tryConvertTo(byte[].class, exchange, body);
+        return converted == null ? Buffer.buffer(String.valueOf(body)) : Buffer.buffer(converted);
+    }
+}

@@ -1,0 +1,84 @@
+package org.camelopenaiproxy.stream;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServerResponse;
+import org.camelopenaiproxy.errors.OpenAiError;
+import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.http.ProxyHeaders;
+import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.upstream.UpstreamHeaders;
+import org.camelopenaiproxy.upstream.UpstreamResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays an upstream answer to the client chunk by chunk, as it arrives: every chunk is written
+ * (and flushed) at once, so server-sent events reach the client event by event. Back-pressure: a
+ * slow client pauses the upstream. The client leaving resets the upstream request; an upstream
+ * failure after the head was sent ends a stream with an SSE error event, or closes the connection
+ * of any other answer (its status has already gone out).
+ */
+public class ResponseRelay {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ResponseRelay.class);
+
+    public void relay(ProxyRequest request, UpstreamResponse upstream, HttpServerResponse client) {
+        HttpClientResponse response = upstream.response();
+        HttpClientRequest upstreamRequest = upstream.request();
+        MultiMap headers = client.headers();
+        client.setStatusCode(response.statusCode());
+        UpstreamHeaders.toClient(response.headers(), headers);
+        boolean eventStream = isEventStream(response);
+        if (eventStream) {
+            upstream.finished(); // streams are bounded by the idle timeout, not the total one
+            headers.set(ProxyHeaders.CACHE_CONTROL, "no-cache");
+            headers.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
+        }
+        if (!headers.contains(ProxyHeaders.CONTENT_LENGTH)) {
+            client.setChunked(true);
+        }
+        // the client leaving is handled by ProxyRequest.clientLeft(), which resets the upstream call
+        boolean[] done = {false};
+        response.handler(chunk -> {
+            client.write(chunk);
+            if (client.writeQueueFull()) {
+                response.pause();
+                client.drainHandler(v -> response.resume());
+            }
+        });
+        response.exceptionHandler(failure -> {
+            if (done[0]) {
+                return;
+            }
+            done[0] = true;
+            upstream.finished();
+            ProxyException error = OpenAiError.from(failure);
+            LOG.debug("Upstream failed after the response began: {}", error.getMessage());
+            if (eventStream && !client.ended() && !client.closed()) {
+                client.end(Buffer.buffer(OpenAiError.sseEvent(error)));
+            } else {
+                client.reset();
+            }
+        });
+        response.endHandler(v -> {
+            if (done[0]) {
+                return;
+            }
+            done[0] = true;
+            upstream.finished();
+            client.end();
+        });
+        response.resume();
+        if (request.clientGone()) {
+            upstreamRequest.reset();
+        }
+    }
+
+    static boolean isEventStream(HttpClientResponse response) {
+        String type = response.getHeader(ProxyHeaders.CONTENT_TYPE);
+        return type != null && type.regionMatches(true, 0, ProxyHeaders.EVENT_STREAM, 0, ProxyHeaders.EVENT_STREAM.length());
+    }
+}
