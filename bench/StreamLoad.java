@@ -16,6 +16,8 @@
  *   --event-loops L        client event loops (default 1)
  *   --label TEXT           label printed in the summary
  *   --ramp-ms MS           spread the start of the N streams of a round over MS milliseconds (default 0 = all at once)
+ *   --stream-timeout-s T   give up on a single stream after T seconds (default 30): it is counted as failed, its
+ *                          connection is reset, and the run goes on
  *   --new-connections      use a fresh connection pool for every round, so every stream pays its own TCP connect
  *                          (default: one pool for all rounds, connections are kept alive and reused)
  *
@@ -66,6 +68,8 @@ public class StreamLoad {
         boolean done;    // saw data: [DONE]
         boolean finished; // response ended or failed
         String error;
+        io.vertx.core.http.HttpClientRequest request;
+        long timerId = -1;
         final StringBuilder pending = new StringBuilder();
 
         Stream(int id, int expectedEvents) {
@@ -87,6 +91,7 @@ public class StreamLoad {
         URI base = URI.create(args[0]);
         int n = 100, rounds = 1, warmupRounds = 0, events = 20, interval = 50, deadlineS = 60, loops = 1, rampMs = 0;
         boolean newConnections = false;
+        int streamTimeoutS = 30;
         String key = System.getenv("BENCH_CLIENT_KEY");
         String label = "";
         for (int i = 1; i < args.length; i++) {
@@ -104,6 +109,7 @@ public class StreamLoad {
                 case "--label": label = v; i++; break;
                 case "--ramp-ms": rampMs = Integer.parseInt(v); i++; break;
                 case "--new-connections": newConnections = true; break;
+                case "--stream-timeout-s": streamTimeoutS = Integer.parseInt(v); i++; break;
                 default:
                     System.err.println("unknown argument: " + a);
                     System.exit(2);
@@ -133,7 +139,7 @@ public class StreamLoad {
             if (client == null || newConnections) client = newClient(vertx, n);
             List<Stream> batch = new ArrayList<>(n);
             // warm-up rounds use short streams: they only exist to JIT-compile the client (and the server) code paths
-            CompletableFuture<Void> all = runRound(vertx, client, host, port, path, auth, n,
+            CompletableFuture<Void> all = runRound(vertx, client, host, port, path, auth, n, streamTimeoutS,
                 warm ? Math.min(events, 2) : events, warm ? 0 : interval, warm ? 0 : rampMs, batch);
             long remaining = deadlineNs - System.nanoTime();
             try {
@@ -177,7 +183,7 @@ public class StreamLoad {
     }
 
     static CompletableFuture<Void> runRound(Vertx vertx, HttpClient client, String host, int port, String path, String auth,
-                                            int n, int events, int interval, int rampMs, List<Stream> out) {
+                                            int n, int streamTimeoutS, int events, int interval, int rampMs, List<Stream> out) {
         CompletableFuture<Void> all = new CompletableFuture<>();
         int[] remaining = {n};
         Runnable oneDone = () -> {
@@ -190,7 +196,7 @@ public class StreamLoad {
             Stream s = new Stream(i, events);
             out.add(s);
             long delayMs = rampMs > 0 && n > 1 ? (long) rampMs * i / (n - 1) : 0;
-            Runnable start = () -> startStream(client, host, port, path, auth, body, events, interval, s, oneDone);
+            Runnable start = () -> startStream(vertx, client, host, port, path, auth, body, events, interval, streamTimeoutS, s, oneDone);
             if (delayMs <= 0) {
                 vertx.runOnContext(v -> start.run());
             } else {
@@ -200,9 +206,18 @@ public class StreamLoad {
         return all;
     }
 
-    static void startStream(HttpClient client, String host, int port, String path, String auth, Buffer body,
-                            int events, int interval, Stream s, Runnable oneDone) {
+    static void startStream(Vertx vertx, HttpClient client, String host, int port, String path, String auth, Buffer body,
+                            int events, int interval, int streamTimeoutS, Stream s, Runnable oneDone) {
         s.startNs = System.nanoTime();
+        if (streamTimeoutS > 0) {
+            s.timerId = vertx.setTimer(streamTimeoutS * 1000L, id -> {
+                s.timerId = -1;
+                if (s.finished) return;
+                finish(s, "stream timeout after " + streamTimeoutS + " s (events received: " + s.events
+                    + (s.firstByteNs < 0 ? ", no body byte" : "") + ")", oneDone);
+                if (s.request != null) s.request.reset();
+            });
+        }
         RequestOptions ro = new RequestOptions().setMethod(HttpMethod.POST).setHost(host).setPort(port).setURI(path)
             .putHeader("Content-Type", "application/json")
             .putHeader("Accept", "text/event-stream")
@@ -210,7 +225,10 @@ public class StreamLoad {
             .putHeader("x-bench-interval-ms", Integer.toString(interval));
         if (auth != null) ro.putHeader("Authorization", auth);
         client.request(ro)
-            .compose(req -> req.send(body))
+            .compose(req -> {
+                s.request = req;
+                return req.send(body);
+            })
             .onComplete(ar -> {
                 if (ar.failed()) {
                     finish(s, "request failed: " + ar.cause(), oneDone);
@@ -278,6 +296,11 @@ public class StreamLoad {
         if (s.finished) return;
         s.finished = true;
         s.endNs = System.nanoTime();
+        if (s.timerId >= 0) {
+            io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+            if (ctx != null) ctx.owner().cancelTimer(s.timerId);
+            s.timerId = -1;
+        }
         if (err != null) s.error = err;
         oneDone.run();
     }

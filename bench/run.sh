@@ -58,8 +58,8 @@ PROXY_START_TIMEOUT="${BENCH_PROXY_START_TIMEOUT:-60}"
 STREAM_EVENTS=20
 STREAM_INTERVAL_MS=50
 STREAM_DEADLINE_S=60
-TTFB_ROUNDS=30
-TTFB_WARMUP_ROUNDS=10
+TTFB_ROUNDS=100
+TTFB_WARMUP_ROUNDS=500
 JAR="target/camel-openai-proxy.jar"
 RESULTS_DIR="$BENCH_DIR/results"
 
@@ -151,10 +151,22 @@ if [[ $BUILD == 1 || ! -f "$JAR" ]]; then
   fi
 fi
 
+# Snapshot the jar: the proxy and the tools run from a private copy, so a concurrent `mvn package`
+# (which rewrites target/*.jar in place) cannot pull classes out from under the running JVMs.
+RUN_JAR=""
+for attempt in 1 2 3 4 5; do
+  [[ -f "$JAR" ]] || break
+  cp -f "$JAR" "$WORK/camel-openai-proxy.jar"
+  # a jar copied while maven is still writing it has no readable central directory yet: retry
+  if unzip -l "$WORK/camel-openai-proxy.jar" >/dev/null 2>&1; then RUN_JAR="$WORK/camel-openai-proxy.jar"; break; fi
+  log "$JAR looks incomplete (being rebuilt?), retrying in 3 s"
+  sleep 3
+done
+
 # classpath for FakeUpstream/StreamLoad: the fat jar (contains Vert.x core); fall back to the maven runtime classpath
 TOOLS_CP=""
-if [[ -f "$JAR" ]] && unzip -l "$JAR" 'io/vertx/core/Vertx.class' >/dev/null 2>&1; then
-  TOOLS_CP="$REPO/$JAR"
+if [[ -n "$RUN_JAR" ]] && unzip -l "$RUN_JAR" 'io/vertx/core/Vertx.class' >/dev/null 2>&1; then
+  TOOLS_CP="$RUN_JAR"
 else
   log "$JAR missing or without Vert.x; resolving the runtime classpath with maven for the bench tools"
   if mvn -B -q dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$WORK/cp.txt" >"$WORK/cp.log" 2>&1; then
@@ -354,11 +366,11 @@ streamload() {
   return 0
 }
 
-ttfb_test() {  # single stream, sequential rounds, fresh connection each round
+ttfb_test() {  # single stream at a time, sequential rounds on one kept-alive connection
   local leg="$1" base="$2" key="$3"
-  log "$leg: time to first streamed byte (1 stream x $TTFB_ROUNDS rounds after $TTFB_WARMUP_ROUNDS warm-up rounds)"
+  log "$leg: time to first streamed byte (1 stream x $TTFB_ROUNDS rounds after $TTFB_WARMUP_ROUNDS short warm-up streams, keep-alive)"
   streamload "$leg" "$base" "$key" "$WORK/ttfb-$leg.txt" ttfb --streams 1 --rounds "$TTFB_ROUNDS" \
-    --warmup-rounds "$TTFB_WARMUP_ROUNDS" --events 3 --interval-ms 10 || true
+    --warmup-rounds "$TTFB_WARMUP_ROUNDS" --events 2 --interval-ms 5 || true
 }
 
 concurrent_test() {  # STREAMS concurrent streams; samples RSS/threads of PID while they are open
@@ -369,7 +381,7 @@ concurrent_test() {  # STREAMS concurrent streams; samples RSS/threads of PID wh
     sampler "$pid" "$samp" "$stop" &
     spid=$!; PIDS+=("$spid")
   fi
-  streamload "$leg" "$base" "$key" "$WORK/streams-$leg.txt" streams --streams "$STREAMS" --warmup-rounds 2 \
+  streamload "$leg" "$base" "$key" "$WORK/streams-$leg.txt" streams --streams "$STREAMS" --warmup-rounds 2 --new-connections \
     --events "$STREAM_EVENTS" --interval-ms "$STREAM_INTERVAL_MS" --ramp-ms "$RAMP_MS" || true
   if [[ -n "$spid" ]]; then
     touch "$stop"; wait "$spid" 2>/dev/null || true
@@ -429,13 +441,13 @@ run_direct() {
 PROXY_PID=""
 run_proxy() {
   log "=== proxy (wrk -> camel-openai-proxy -> fake upstream) ==="
-  if [[ ! -f "$JAR" ]]; then
+  if [[ -z "$RUN_JAR" ]]; then
     STATUS[proxy]="FAILED: $JAR not found${BUILD_NOTE:+ ($BUILD_NOTE)}"; warn "${STATUS[proxy]}"; return
   fi
   local base="http://127.0.0.1:$PROXY_PORT" rc=0 why
   # shellcheck disable=SC2086
   PROXY_PORT="$PROXY_PORT" PROXY_HOST=127.0.0.1 OPENAI_BASE_URL="$DIRECT/v1" OPENAI_API_KEY="$UPSTREAM_KEY" \
-    PROXY_KEYS_FILE="$WORK/keys.yaml" taskset -c "$CORE_SUT" "$JAVA" $PROXY_OPTS -jar "$JAR" >"$WORK/proxy.log" 2>&1 &
+    PROXY_KEYS_FILE="$WORK/keys.yaml" taskset -c "$CORE_SUT" "$JAVA" $PROXY_OPTS -jar "$RUN_JAR" >"$WORK/proxy.log" 2>&1 &
   PROXY_PID=$!; PIDS+=("$PROXY_PID")
   log "proxy pid $PROXY_PID ($JAVA_VERSION; flags: $PROXY_OPTS), waiting up to ${PROXY_START_TIMEOUT}s for GET /observe/health"
   local t0=$SECONDS
@@ -547,7 +559,7 @@ SUMMARY="$WORK/summary.txt"
     echo "   CPU per request proxy/nginx = n/a"
   fi
   echo
-  echo "2) time to first streamed byte, single stream, new connection each time ($TTFB_ROUNDS samples)"
+  echo "2) time to first streamed byte, one stream at a time on a kept-alive connection ($TTFB_ROUNDS samples)"
   printf '   %-7s %9s %9s %9s %9s\n' leg "p50 ms" "p99 ms" "+p50 ms" complete
   for leg in direct proxy nginx; do
     printf '   %-7s %9s %9s %9s %9s\n' "$leg" "$(g $leg.ttfb.ttfb_p50_ms)" "$(g $leg.ttfb.ttfb_p99_ms)" \
@@ -555,7 +567,7 @@ SUMMARY="$WORK/summary.txt"
       "$(g $leg.ttfb.complete)/$(g $leg.ttfb.n)"
   done
   echo
-  echo "3) $STREAMS concurrent SSE streams ($STREAM_EVENTS events ${STREAM_INTERVAL_MS} ms apart, starts spread over ${RAMP_MS} ms)"
+  echo "3) $STREAMS concurrent SSE streams, new connection each ($STREAM_EVENTS events ${STREAM_INTERVAL_MS} ms apart, starts spread over ${RAMP_MS} ms)"
   printf '   %-7s %9s %11s %9s %11s %11s %9s %9s %8s\n' leg complete incremental peak-open "1st-b p50" "1st-b p99" "gap ms" "RSS MB" threads
   for leg in direct proxy nginx; do
     printf '   %-7s %9s %11s %9s %11s %11s %9s %9s %8s\n' "$leg" "$(g $leg.streams.complete)" "$(g $leg.streams.incremental)" \

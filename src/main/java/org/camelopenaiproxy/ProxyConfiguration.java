@@ -20,6 +20,7 @@ import org.camelopenaiproxy.auth.ClientKeyStore;
 import org.camelopenaiproxy.auth.KeysFile;
 import org.camelopenaiproxy.config.ConfigWatcher;
 import org.camelopenaiproxy.config.WatchedFile;
+import org.camelopenaiproxy.errors.ErrorRoutes;
 import org.camelopenaiproxy.errors.OpenAiErrorResponder;
 import org.camelopenaiproxy.http.ProxyEntry;
 import org.camelopenaiproxy.http.ReloadGate;
@@ -127,6 +128,7 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("upstreamCall", new UpstreamCall(vertx, upstreamClient, () -> upstream, timeouts, gate));
         registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
 
+        context.addRoutes(new ErrorRoutes());
         if (routesReloadEnabled) {
             context.addService(new SafeRouteReloadStrategy(routesDirectory, gate, routesDrainMillis));
         }

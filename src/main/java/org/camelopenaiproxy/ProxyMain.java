@@ -4,7 +4,6 @@ import java.util.Properties;
 
 import org.apache.camel.main.Main;
 import org.camelopenaiproxy.cli.KeysCommand;
-import org.camelopenaiproxy.errors.ErrorRoutes;
 
 /**
  * Starts the proxy ({@code java -jar target/camel-openai-proxy.jar}, from the project root), or runs
@@ -31,7 +30,6 @@ public final class ProxyMain {
         String userConfig = System.getenv().getOrDefault("PROXY_CONFIG_FILE", "config/application.properties");
         main.setPropertyPlaceholderLocations(DEFAULTS + ",file:" + userConfig + ";optional=true");
         main.configure().addConfiguration(ProxyConfiguration.class);
-        main.configure().addRoutesBuilder(new ErrorRoutes());
         if (overrides != null) {
             main.setOverrideProperties(overrides);
         }

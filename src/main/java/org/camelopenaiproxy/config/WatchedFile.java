@@ -47,7 +47,7 @@ public final class WatchedFile<T> {
     }
 
     /** Re-reads the file if its size or modification time changed. Returns true when a new snapshot was taken. */
-    public boolean refresh() {
+    public synchronized boolean refresh() {
         Object now = stampOf(path);
         if (Objects.equals(now, stamp)) {
             return false;

@@ -28,6 +28,8 @@ public class ProxyEntry extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyEntry.class);
     private static final String API_PREFIX = "/v1/";
+    private static final ProxyException NOT_FOUND = ProxyException.notFound(
+            "Unknown path: this proxy serves the OpenAI API under /v1/.");
 
     private final CamelContext camelContext;
     private final String pipelineUri;
@@ -47,8 +49,7 @@ public class ProxyEntry extends ServiceSupport {
     public void register(Router router) throws Exception {
         start();
         router.route(API_PREFIX + "*").handler(this::handle);
-        router.route().last().handler(ctx -> reject(ctx, ProxyException.notFound(
-                "Unknown path: only /v1/** is served by this proxy.")));
+        router.route().last().handler(ctx -> reject(ctx, NOT_FOUND));
         LOG.info("Serving /v1/** through {}", pipelineUri);
     }
 
@@ -66,13 +67,18 @@ public class ProxyEntry extends ServiceSupport {
 
     void handle(RoutingContext ctx) {
         HttpServerRequest req = ctx.request();
+        String path = ctx.normalizedPath();
+        if (!path.startsWith(API_PREFIX) || path.length() == API_PREFIX.length()) {
+            reject(ctx, NOT_FOUND);
+            return;
+        }
         HttpMethod method = req.method();
         if (method != HttpMethod.GET && method != HttpMethod.POST && method != HttpMethod.DELETE) {
             reject(ctx, ProxyException.methodNotAllowed("Method " + method.name() + " is not allowed here."));
             return;
         }
         req.pause();
-        ProxyRequest request = new ProxyRequest(req, ctx.normalizedPath(), System.nanoTime());
+        ProxyRequest request = new ProxyRequest(req, path, System.nanoTime());
         req.response().closeHandler(v -> request.clientLeft());
         gate.admit(() -> send(request));
     }

@@ -1,0 +1,51 @@
+package org.camelopenaiproxy.support;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/** A plain HTTP client talking to the proxy the way an application would. */
+public final class ProxyClient {
+
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+    private final String base;
+
+    public ProxyClient(String base) {
+        this.base = base;
+    }
+
+    public HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20));
+    }
+
+    public HttpRequest.Builder authorized(String path) {
+        return request(path).header("Authorization", "Bearer " + TestEnv.CLIENT_KEY);
+    }
+
+    public HttpResponse<String> postJson(String path, String json) throws Exception {
+        return send(authorized(path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    }
+
+    public HttpResponse<String> get(String path) throws Exception {
+        return send(authorized(path).GET().build());
+    }
+
+    public HttpResponse<String> send(HttpRequest request) throws Exception {
+        return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    public HttpResponse<byte[]> sendForBytes(HttpRequest request) throws Exception {
+        return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    public HttpClient http() {
+        return http;
+    }
+}
