@@ -130,7 +130,9 @@ public class ProxyConfiguration implements CamelConfiguration {
 
         context.addRoutes(new ErrorRoutes());
         if (routesReloadEnabled) {
-            context.addService(new SafeRouteReloadStrategy(routesDirectory, gate, routesDrainMillis));
+            SafeRouteReloadStrategy reloader = new SafeRouteReloadStrategy(routesDirectory, gate, routesDrainMillis);
+            context.addService(reloader);
+            registry.bind("routeReloader", reloader);
         }
 
         ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay()));

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 import org.apache.camel.ServiceStatus;
@@ -46,6 +47,9 @@ public class SafeRouteReloadStrategy extends RouteWatcherReloadStrategy {
     private final ReloadGate gate;
     private final long drainMillis;
     private final Map<String, String> lastGood = new ConcurrentHashMap<>();
+    private final AtomicLong applied = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private volatile String lastRejection;
 
     public SafeRouteReloadStrategy(String directory, ReloadGate gate, long drainMillis) {
         super(directory, false);
@@ -99,9 +103,12 @@ public class SafeRouteReloadStrategy extends RouteWatcherReloadStrategy {
                         }
                     }
                     lastGood.put(key, content);
+                    applied.incrementAndGet();
                     LOG.info("Reloaded routes {} from {} in {} ms", ids, key, (System.nanoTime() - started) / 1_000_000);
                 } catch (Exception e) {
-                    LOG.error("Rejected the edit of {}: {}. The previous routes keep serving.", key, rootMessage(e));
+                    lastRejection = key + ": " + rootMessage(e);
+                    LOG.error("Rejected the edit of {}. The previous routes keep serving.", lastRejection);
+                    rejected.incrementAndGet();
                     restore(loader, resource.getLocation(), key);
                 }
             });
@@ -110,6 +117,21 @@ public class SafeRouteReloadStrategy extends RouteWatcherReloadStrategy {
         } finally {
             gate.open();
         }
+    }
+
+    /** Edits applied since start. */
+    public long applied() {
+        return applied.get();
+    }
+
+    /** Edits refused since start (the previous routes kept serving). */
+    public long rejected() {
+        return rejected.get();
+    }
+
+    /** Why the last refused edit was refused, or {@code null}. */
+    public String lastRejection() {
+        return lastRejection;
     }
 
     private void restore(RoutesLoader loader, String location, String key) {

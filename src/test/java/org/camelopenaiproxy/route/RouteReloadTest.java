@@ -1,0 +1,205 @@
+package org.camelopenaiproxy.route;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import org.apache.camel.BeanInject;
+import org.apache.camel.test.main.junit5.CamelMainTest;
+import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
+import org.camelopenaiproxy.support.ProxyClient;
+import org.camelopenaiproxy.support.TestEnv;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static org.camelopenaiproxy.support.OpenAiErrorAssert.assertOpenAiError;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Editing routes/*.yaml while the proxy runs: the edit takes effect without a restart, nothing in
+ * flight fails or is cut, and a broken edit is refused while the previous routes keep serving.
+ * Works on a copy of routes/ so the real files are never touched.
+ */
+@CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
+        properties = {TestEnv.PORT, TestEnv.HOST, TestEnv.UPSTREAM, TestEnv.UPSTREAM_API_KEY, TestEnv.KEYS,
+            TestEnv.QUICK_STOP, "proxy.routes.directory={{sys:test.routes.dir}}", "proxy.routes.reload-enabled=true"})
+class RouteReloadTest {
+
+    static final Path ROUTES;
+    static final String ORIGINAL;
+
+    static {
+        try {
+            ROUTES = Files.createTempDirectory("proxy-routes");
+            ORIGINAL = Files.readString(Path.of("routes/proxy.camel.yaml"));
+            Files.writeString(ROUTES.resolve("proxy.camel.yaml"), ORIGINAL);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        System.setProperty("test.routes.dir", ROUTES.toString());
+    }
+
+    /** The shipped pipeline plus a step that tags upstream requests with an OpenAI-Beta header. */
+    static String tagged(String tag) {
+        return ORIGINAL.replace("        - process:\n            ref: upstreamCall",
+                "        - setHeader:\n            name: OpenAI-Beta\n            constant: " + tag
+                + "\n        - process:\n            ref: upstreamCall");
+    }
+
+    private final WireMockServer upstream = TestEnv.upstream();
+    private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
+
+    @BeanInject("routeReloader")
+    SafeRouteReloadStrategy reloader;
+
+    @BeforeEach
+    void reset() {
+        upstream.resetAll();
+        upstream.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody("{\"ok\":true}")));
+    }
+
+    private void edit(String content) throws IOException {
+        Path tmp = ROUTES.resolve("proxy.camel.yaml.tmp");
+        Files.writeString(tmp, content);
+        Files.move(tmp, ROUTES.resolve("proxy.camel.yaml"), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void awaitIncrease(LongSupplier counter, long before) throws InterruptedException {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (counter.getAsLong() <= before) {
+            assertTrue(System.nanoTime() < deadline, "the edit was not picked up within 15 s");
+            Thread.sleep(20);
+        }
+    }
+
+    private String lastBetaHeaderSeenUpstream() {
+        var all = upstream.findAll(anyRequestedFor(anyUrl()));
+        return all.isEmpty() ? null : all.get(all.size() - 1).getHeader("OpenAI-Beta");
+    }
+
+    @Test
+    void an_edit_takes_effect_without_restart_and_java_routes_stay() throws Exception {
+        long before = reloader.applied();
+        edit(tagged("edit-1"));
+        awaitIncrease(reloader::applied, before);
+
+        assertEquals(200, client.postJson("/v1/chat/completions", "{}").statusCode());
+        assertEquals("edit-1", lastBetaHeaderSeenUpstream());
+        // the Java routeConfiguration 'errors' survived the reload: failures are still OpenAI-shaped
+        assertOpenAiError(client.send(client.request("/v1/chat/completions")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build()), 401, "invalid_api_key");
+    }
+
+    @Test
+    void requests_and_streams_in_flight_during_a_reload_complete() throws Exception {
+        upstream.stubFor(post("/v1/slow").willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody("{\"slow\":true}").withFixedDelay(1500)));
+        StringBuilder sse = new StringBuilder();
+        for (int i = 0; i < 10; i++) {
+            sse.append("data: {\"i\":").append(i).append("}\n\n");
+        }
+        sse.append("data: [DONE]\n\n");
+        upstream.stubFor(post("/v1/stream").willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "text/event-stream").withBody(sse.toString())
+                .withChunkedDribbleDelay(10, 2000)));
+
+        CompletableFuture<HttpResponse<String>> slow = client.http().sendAsync(client.authorized("/v1/slow")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> stream = client.http().sendAsync(client.authorized("/v1/stream")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"stream\":true}")).build(), HttpResponse.BodyHandlers.ofString());
+
+        AtomicBoolean loadOn = new AtomicBoolean(true);
+        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        List<Thread> load = new ArrayList<>();
+        int[] sent = new int[4];
+        for (int t = 0; t < 4; t++) {
+            int slot = t;
+            Thread th = new Thread(() -> {
+                while (loadOn.get()) {
+                    try {
+                        HttpResponse<String> r = client.postJson("/v1/chat/completions", "{\"n\":" + slot + "}");
+                        sent[slot]++;
+                        if (r.statusCode() != 200 || !r.body().equals("{\"ok\":true}")) {
+                            failures.add(r.statusCode() + " " + r.body());
+                        }
+                    } catch (Exception e) {
+                        failures.add(e.toString());
+                    }
+                }
+            });
+            th.start();
+            load.add(th);
+        }
+        Thread.sleep(300); // let the slow call, the stream and the load be in flight: that is the scenario
+        long before = reloader.applied();
+        edit(tagged("edit-2"));
+        awaitIncrease(reloader::applied, before);
+        // keep the load on until requests demonstrably run through the new routes
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!"edit-2".equals(lastBetaHeaderSeenUpstream()) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        loadOn.set(false);
+        for (Thread th : load) {
+            th.join(20_000);
+        }
+
+        assertEquals("edit-2", lastBetaHeaderSeenUpstream());
+        assertTrue(failures.isEmpty(), "requests failed during the reload: " + failures);
+        assertTrue(sent[0] + sent[1] + sent[2] + sent[3] > 20, "too little load to prove anything");
+        HttpResponse<String> slowAnswer = slow.get();
+        assertEquals(200, slowAnswer.statusCode());
+        assertEquals("{\"slow\":true}", slowAnswer.body());
+        HttpResponse<String> streamAnswer = stream.get();
+        assertEquals(200, streamAnswer.statusCode());
+        assertEquals(sse.toString(), streamAnswer.body());
+    }
+
+    @Test
+    void broken_edits_are_refused_and_the_previous_routes_keep_serving() throws Exception {
+        long applied = reloader.applied();
+        edit(tagged("good"));
+        awaitIncrease(reloader::applied, applied);
+
+        String[] broken = {
+            "- route:\n    id: proxy\n    from: [unclosed\n",                                  // invalid YAML
+            tagged("good").replace("ref: upstreamCall", "ref: upstreamCall\n        - to: nosuchcomponent:foo"),
+            tagged("good").replace("ref: apiKeyAuthenticator", "ref: noSuchBean"),
+        };
+        for (String edit : broken) {
+            long rejected = reloader.rejected();
+            edit(edit);
+            awaitIncrease(reloader::rejected, rejected);
+            assertNotNull(reloader.lastRejection());
+
+            HttpResponse<String> response = client.postJson("/v1/chat/completions", "{}");
+            assertEquals(200, response.statusCode(), "previous routes stopped serving after: " + reloader.lastRejection());
+            assertEquals("good", lastBetaHeaderSeenUpstream());
+        }
+        // and a correct edit after the broken ones still applies
+        applied = reloader.applied();
+        edit(ORIGINAL);
+        awaitIncrease(reloader::applied, applied);
+        assertEquals(200, client.postJson("/v1/chat/completions", "{}").statusCode());
+    }
+}
