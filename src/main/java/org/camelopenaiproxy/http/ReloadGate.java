@@ -32,7 +32,7 @@ public final class ReloadGate {
             active.decrementAndGet();
         }
         Context context = Vertx.currentContext();
-        held.add(context == null ? work : () -> context.runOnContext(v -> admit(work)));
+        held.add(context == null ? () -> admit(work) : () -> context.runOnContext(v -> admit(work)));
         if (!closed) {
             replayHeld();
         }

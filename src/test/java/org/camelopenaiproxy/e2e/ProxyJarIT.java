@@ -1,0 +1,170 @@
+package org.camelopenaiproxy.e2e;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import org.camelopenaiproxy.support.ProxyClient;
+import org.camelopenaiproxy.support.TestEnv;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * End to end, the way the README runs it: the fat jar started with {@code java -jar} from the
+ * project root, a key made with {@code keys add}, plain HTTP against it, WireMock as the upstream.
+ */
+class ProxyJarIT {
+
+    static final String UPSTREAM_KEY = "sk-upstream-e2e-secret-4711";
+
+    @TempDir
+    static Path dir;
+    static WireMockServer upstream;
+    static Process proxy;
+    static Path log;
+    static String clientKey;
+    static ProxyClient client;
+
+    static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        upstream = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
+        upstream.start();
+        Path keys = dir.resolve("keys.yaml");
+
+        Process add = new ProcessBuilder(java(), "-jar", "target/camel-openai-proxy.jar", "keys", "add", "--name", "e2e",
+                "--file", keys.toString()).redirectErrorStream(false).start();
+        assertTrue(add.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, add.exitValue());
+        clientKey = new String(add.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue(clientKey.startsWith("sk-proxy-"), clientKey);
+
+        int port = TestEnv.freePort();
+        log = dir.resolve("proxy.log");
+        ProcessBuilder pb = new ProcessBuilder(java(), "-jar", "target/camel-openai-proxy.jar")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        Map<String, String> env = pb.environment();
+        env.put("PROXY_PORT", Integer.toString(port));
+        env.put("PROXY_HOST", "127.0.0.1");
+        env.put("PROXY_KEYS_FILE", keys.toString());
+        env.put("OPENAI_BASE_URL", upstream.baseUrl() + "/v1");
+        env.put("OPENAI_API_KEY", UPSTREAM_KEY);
+        env.put("PROXY_ROUTES_RELOAD_ENABLED", "false");
+        proxy = pb.start();
+        client = new ProxyClient("http://127.0.0.1:" + port);
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            assertTrue(proxy.isAlive(), () -> "proxy exited: " + read(log));
+            try {
+                if (client.send(client.request("/observe/health").GET().build()).statusCode() == 200) {
+                    break;
+                }
+            } catch (java.io.IOException notYet) {
+                // still starting
+            }
+            assertTrue(System.nanoTime() < deadline, () -> "proxy not healthy in 60 s: " + read(log));
+            Thread.sleep(100);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (proxy != null) {
+            proxy.destroy();
+            proxy.waitFor(20, TimeUnit.SECONDS);
+        }
+        if (upstream != null) {
+            upstream.stop();
+        }
+    }
+
+    static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    @Test
+    void chat_completion_through_the_jar() throws Exception {
+        upstream.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody("{\"object\":\"chat.completion\"}")));
+
+        HttpResponse<String> response = client.send(client.request("/v1/chat/completions")
+                .header("Authorization", "Bearer " + clientKey).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o-mini\",\"messages\":[]}")).build());
+
+        assertEquals(200, response.statusCode());
+        assertEquals("{\"object\":\"chat.completion\"}", response.body());
+        var seen = upstream.findAll(anyRequestedFor(anyUrl()));
+        assertEquals("Bearer " + UPSTREAM_KEY, seen.get(seen.size() - 1).getHeader("Authorization"));
+    }
+
+    @Test
+    void stream_arrives_incrementally_through_the_jar() throws Exception {
+        StringBuilder sse = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            sse.append("data: {\"i\":").append(i).append("}\n\n");
+        }
+        sse.append("data: [DONE]\n\n");
+        upstream.stubFor(post("/v1/responses").willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "text/event-stream").withBody(sse.toString())
+                .withChunkedDribbleDelay(9, 1800)));
+
+        long start = System.nanoTime();
+        HttpResponse<InputStream> response = client.http().send(client.request("/v1/responses")
+                .header("Authorization", "Bearer " + clientKey)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"stream\":true}")).build(), HttpResponse.BodyHandlers.ofInputStream());
+        List<Long> arrivals = new ArrayList<>();
+        StringBuilder body = new StringBuilder();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                body.append(line).append('\n');
+                if (!line.isEmpty()) {
+                    arrivals.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                }
+            }
+        }
+        assertEquals(sse.toString(), body.toString());
+        assertTrue(arrivals.get(arrivals.size() - 1) - arrivals.get(0) > 900, "not incremental: " + arrivals);
+    }
+
+    @Test
+    void refuses_a_missing_key_and_never_logs_secrets() throws Exception {
+        HttpResponse<String> response = client.send(client.request("/v1/models").GET().build());
+        assertEquals(401, response.statusCode());
+        assertTrue(response.body().contains("\"code\":\"invalid_api_key\""));
+
+        String output = read(log);
+        assertTrue(output.contains("Apache Camel"), "no log captured");
+        assertFalse(output.contains(UPSTREAM_KEY), "upstream key in the log");
+        assertFalse(output.contains(clientKey), "client key in the log");
+    }
+}
