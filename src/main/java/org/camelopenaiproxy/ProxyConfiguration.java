@@ -125,7 +125,7 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("clientKeyStore", keyStore);
         registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
         registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
-        registry.bind("upstreamCall", new UpstreamCall(vertx, upstreamClient, () -> upstream, timeouts, gate));
+        registry.bind("upstreamCall", new UpstreamCall(upstreamClient, () -> upstream, timeouts, gate));
         registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
 
         context.addRoutes(new ErrorRoutes());
@@ -135,7 +135,7 @@ public class ProxyConfiguration implements CamelConfiguration {
             registry.bind("routeReloader", reloader);
         }
 
-        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay()));
+        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay(vertx, timeouts)));
         registry.bind("proxyEntry", entry);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override
@@ -145,6 +145,6 @@ public class ProxyConfiguration implements CamelConfiguration {
                 }
             }
         });
-        LOG.info("Upstream: {}", upstream);
+        LOG.info("Upstream: {}; Vert.x native transport: {}", upstream, vertx.isNativeTransportEnabled());
     }
 }

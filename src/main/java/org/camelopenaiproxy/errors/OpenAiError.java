@@ -11,6 +11,7 @@ import java.util.concurrent.TimeoutException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.StreamResetException;
 import io.netty.channel.ConnectTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +45,10 @@ public final class OpenAiError {
             }
             if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof HttpClosedException) {
                 return ProxyException.upstreamUnreachable("The upstream API could not be reached.", null);
+            }
+            if (t instanceof StreamResetException && t.getCause() == null) {
+                // the call was cancelled, most often because the client left: nobody to tell
+                return ProxyException.upstreamUnreachable("The upstream call was cancelled.", null);
             }
             if (t instanceof RejectedExecutionException) {
                 return ProxyException.unavailable("The proxy is not accepting requests right now; retry shortly.");

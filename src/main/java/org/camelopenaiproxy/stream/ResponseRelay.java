@@ -1,6 +1,7 @@
 package org.camelopenaiproxy.stream;
 
 import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
@@ -10,6 +11,7 @@ import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
+import org.camelopenaiproxy.upstream.Timeouts;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +27,14 @@ public class ResponseRelay {
 
     private static final Logger LOG = LoggerFactory.getLogger(ResponseRelay.class);
 
+    private final Vertx vertx;
+    private final Timeouts timeouts;
+
+    public ResponseRelay(Vertx vertx, Timeouts timeouts) {
+        this.vertx = vertx;
+        this.timeouts = timeouts;
+    }
+
     public void relay(ProxyRequest request, UpstreamResponse upstream, HttpServerResponse client) {
         HttpClientResponse response = upstream.response();
         HttpClientRequest upstreamRequest = upstream.request();
@@ -32,8 +42,11 @@ public class ResponseRelay {
         client.setStatusCode(response.statusCode());
         UpstreamHeaders.toClient(response.headers(), headers);
         boolean eventStream = isEventStream(response);
+        // streams are bounded by the idle timeout only; other answers by the total timeout too
+        long totalDeadline = eventStream ? Long.MAX_VALUE
+                : request.startNanos() + timeouts.total() * 1_000_000L;
+        Watchdog watchdog = new Watchdog(vertx, upstreamRequest, timeouts.idle(), totalDeadline);
         if (eventStream) {
-            upstream.finished(); // streams are bounded by the idle timeout, not the total one
             headers.set(ProxyHeaders.CACHE_CONTROL, "no-cache");
             headers.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
         }
@@ -43,10 +56,14 @@ public class ResponseRelay {
         // the client leaving is handled by ProxyRequest.clientLeft(), which resets the upstream call
         boolean[] done = {false};
         response.handler(chunk -> {
+            watchdog.activity();
             client.write(chunk);
             if (client.writeQueueFull()) {
                 response.pause();
-                client.drainHandler(v -> response.resume());
+                client.drainHandler(v -> {
+                    watchdog.activity();
+                    response.resume();
+                });
             }
         });
         response.exceptionHandler(failure -> {
@@ -54,7 +71,7 @@ public class ResponseRelay {
                 return;
             }
             done[0] = true;
-            upstream.finished();
+            watchdog.stop();
             ProxyException error = OpenAiError.from(failure);
             LOG.debug("Upstream failed after the response began: {}", error.getMessage());
             if (eventStream && !client.ended() && !client.closed()) {
@@ -68,9 +85,10 @@ public class ResponseRelay {
                 return;
             }
             done[0] = true;
-            upstream.finished();
+            watchdog.stop();
             client.end();
         });
+        watchdog.start();
         response.resume();
         if (request.clientGone()) {
             upstreamRequest.reset();

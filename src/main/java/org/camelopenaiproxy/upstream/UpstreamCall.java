@@ -4,7 +4,6 @@ import java.util.function.Supplier;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
@@ -30,18 +29,13 @@ import org.camelopenaiproxy.http.StreamingBody;
  */
 public class UpstreamCall extends AsyncProcessorSupport {
 
-    private static final ProxyException TOTAL_TIMEOUT =
-            ProxyException.upstreamTimeout("The upstream API did not complete the answer in time.");
-
-    private final Vertx vertx;
     private final HttpClient client;
     private final Supplier<UpstreamTarget> target;
     private final Timeouts timeouts;
     private final ReloadGate gate;
 
-    public UpstreamCall(Vertx vertx, HttpClient client, Supplier<UpstreamTarget> target, Timeouts timeouts,
+    public UpstreamCall(HttpClient client, Supplier<UpstreamTarget> target, Timeouts timeouts,
             ReloadGate gate) {
-        this.vertx = vertx;
         this.client = client;
         this.target = target;
         this.timeouts = timeouts;
@@ -60,7 +54,8 @@ public class UpstreamCall extends AsyncProcessorSupport {
                 .setSsl(upstream.ssl())
                 .setURI(upstream.uriFor(request.path(), message.getHeader(Exchange.HTTP_QUERY, String.class)))
                 .setConnectTimeout(timeouts.connect())
-                .setIdleTimeout(timeouts.firstByte());
+                // until the response head; Vert.x cancels it there (the relay's Watchdog takes over)
+                .setIdleTimeout(Math.min(timeouts.firstByte(), timeouts.total()));
         MultiMap headers = HttpHeaders.headers();
         UpstreamHeaders.toUpstream(message.getHeaders(), headers);
         headers.set(HttpHeaders.AUTHORIZATION, "Bearer " + upstream.apiKey());
@@ -75,18 +70,15 @@ public class UpstreamCall extends AsyncProcessorSupport {
             }
             HttpClientRequest upstreamRequest = opened.result();
             request.upstreamRequest(upstreamRequest);
-            long totalTimer = vertx.setTimer(timeouts.total(), id -> upstreamRequest.reset(0, TOTAL_TIMEOUT));
             send(upstreamRequest, body).onComplete(answered -> {
                 if (answered.failed()) {
-                    vertx.cancelTimer(totalTimer);
                     fail(exchange, callback, answered.cause());
                     return;
                 }
                 HttpClientResponse response = answered.result();
                 response.pause();
-                upstreamRequest.idleTimeout(timeouts.idle());
                 message.setHeader(Exchange.HTTP_RESPONSE_CODE, response.statusCode());
-                message.setBody(new UpstreamResponse(vertx, upstreamRequest, response, totalTimer));
+                message.setBody(new UpstreamResponse(upstreamRequest, response));
                 gate.unpark();
                 callback.done(false);
             });
