@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Processor;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.spi.Registry;
@@ -26,6 +27,11 @@ import org.camelopenaiproxy.http.ProxyEntry;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.RequestBodyReader;
 import org.camelopenaiproxy.http.ResponseWriter;
+import org.camelopenaiproxy.limits.KeyRateLimiter;
+import org.camelopenaiproxy.limits.Limits;
+import org.camelopenaiproxy.limits.LocalRateLimitStore;
+import org.camelopenaiproxy.policy.AccessPolicy;
+import org.camelopenaiproxy.policy.RequestInspector;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import org.camelopenaiproxy.upstream.Timeouts;
@@ -78,6 +84,16 @@ public class ProxyConfiguration implements CamelConfiguration {
     String pipelineUri;
     @PropertyInject("proxy.event-loops")
     int eventLoops;
+    @PropertyInject("proxy.limits.default.max-concurrent")
+    int defaultMaxConcurrent;
+    @PropertyInject("proxy.limits.default.requests-per-minute")
+    long defaultRequestsPerMinute;
+    @PropertyInject("proxy.limits.default.tokens-per-minute")
+    long defaultTokensPerMinute;
+    @PropertyInject("proxy.limits.default-completion-tokens")
+    long defaultCompletionTokens;
+    @PropertyInject("proxy.limits.max-in-flight")
+    int maxInFlight;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -106,7 +122,7 @@ public class ProxyConfiguration implements CamelConfiguration {
         ConfigWatcher watcher = new ConfigWatcher(configPollMillis);
         context.addService(watcher);
         registry.bind("configWatcher", watcher);
-        WatchedFile<java.util.Map<String, org.camelopenaiproxy.auth.ClientKey>> keys =
+        WatchedFile<org.camelopenaiproxy.auth.KeyTable> keys =
                 watcher.watch(new WatchedFile<>(Path.of(keysFile), KeysFile::parse));
         ClientKeyStore keyStore = new ClientKeyStore(keys);
         if (keyStore.size() == 0) {
@@ -124,7 +140,15 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("reloadGate", gate);
         registry.bind("clientKeyStore", keyStore);
         registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
+        registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
         registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
+        registry.bind("requestInspector", new RequestInspector(keyStore::aliases));
+        registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);
+        Limits defaults = new Limits(defaultMaxConcurrent > 0 ? defaultMaxConcurrent : null,
+                defaultRequestsPerMinute > 0 ? defaultRequestsPerMinute : null,
+                defaultTokensPerMinute > 0 ? defaultTokensPerMinute : null);
+        registry.bind("throttle", new KeyRateLimiter(new LocalRateLimitStore(), defaults, maxInFlight,
+                defaultCompletionTokens));
         registry.bind("upstreamCall", new UpstreamCall(upstreamClient, () -> upstream, timeouts, gate));
         registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
 

@@ -1,5 +1,7 @@
 package org.camelopenaiproxy.auth;
 
+import java.time.Instant;
+
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -34,6 +36,14 @@ public class ApiKeyAuthenticator implements Processor {
         ClientKey key = keys.find(presented);
         if (key == null) {
             throw ProxyException.invalidApiKey("Incorrect API key provided.");
+        }
+        if (key.disabled()) {
+            throw new ProxyException(401, "invalid_request_error", "api_key_disabled", null,
+                    "This API key has been disabled.");
+        }
+        if (key.expired(Instant.now())) {
+            throw new ProxyException(401, "invalid_request_error", "api_key_expired", null,
+                    "This API key expired at " + key.expiresAt() + ".");
         }
         ProxyRequest.of(exchange).client(key);
         exchange.setProperty(CLIENT_NAME, key.name());

@@ -7,9 +7,9 @@ import org.camelopenaiproxy.config.WatchedFile;
 /** The client keys in force; backed by {@code keys.yaml}, which may change at any time. */
 public class ClientKeyStore {
 
-    private final WatchedFile<Map<String, ClientKey>> file;
+    private final WatchedFile<KeyTable> file;
 
-    public ClientKeyStore(WatchedFile<Map<String, ClientKey>> file) {
+    public ClientKeyStore(WatchedFile<KeyTable> file) {
         this.file = file;
     }
 
@@ -18,10 +18,15 @@ public class ClientKeyStore {
         if (presentedKey == null || presentedKey.isEmpty()) {
             return null;
         }
-        return file.get().get(KeyHashes.sha256Hex(presentedKey));
+        return file.get().byHash().get(KeyHashes.sha256Hex(presentedKey));
     }
 
     public int size() {
-        return file.get().size();
+        return file.get().byHash().size();
+    }
+
+    /** The global model aliases of the current keys file. */
+    public Map<String, String> aliases() {
+        return file.get().aliases();
     }
 }

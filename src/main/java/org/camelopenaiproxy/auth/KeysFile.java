@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.auth;
 
-import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,6 +12,8 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.camelopenaiproxy.config.Glob;
+import org.camelopenaiproxy.limits.Limits;
 
 /** Parses {@code keys.yaml} into an immutable lookup table by key hash. */
 public final class KeysFile {
@@ -22,15 +23,15 @@ public final class KeysFile {
     private KeysFile() {
     }
 
-    /** Keys by their SHA-256 hex. A missing or empty file gives an empty table. */
-    public static Map<String, ClientKey> parse(byte[] content) throws Exception {
+    /** Keys by their SHA-256 hex, and the global model aliases. A missing or empty file gives no keys. */
+    public static KeyTable parse(byte[] content) throws Exception {
         Map<String, ClientKey> byHash = new HashMap<>();
         if (content == null || content.length == 0) {
-            return Map.of();
+            return KeyTable.EMPTY;
         }
         JsonNode root = YAML.readTree(content);
         if (root == null || root.isMissingNode() || root.isNull()) {
-            return Map.of();
+            return KeyTable.EMPTY;
         }
         JsonNode keys = root.path("keys");
         if (!keys.isMissingNode() && !keys.isNull() && !keys.isArray()) {
@@ -52,12 +53,12 @@ public final class KeysFile {
                 throw new IllegalArgumentException("key name '" + name + "' appears twice");
             }
             String expires = text(k, "expires_at");
-            ClientKey key = new ClientKey(name, hash.toLowerCase(Locale.ROOT), list(k, "models"), list(k, "endpoints"),
+            ClientKey key = new ClientKey(name, hash.toLowerCase(Locale.ROOT), globs(k, "models"), globs(k, "endpoints"),
                     expires == null ? null : OffsetDateTime.parse(expires).toInstant(),
-                    k.path("disabled").asBoolean(false));
+                    k.path("disabled").asBoolean(false), limits(name, k.path("limits")), aliases(k.path("aliases")));
             byHash.put(key.keySha256(), key);
         }
-        return Map.copyOf(byHash);
+        return new KeyTable(Map.copyOf(byHash), aliases(root.path("aliases")));
     }
 
     private static String text(JsonNode node, String field) {
@@ -65,17 +66,47 @@ public final class KeysFile {
         return v == null || v.isNull() ? null : v.asText();
     }
 
-    private static List<String> list(JsonNode node, String field) {
+    private static List<Glob> globs(JsonNode node, String field) {
         JsonNode v = node.get(field);
         if (v == null || v.isNull()) {
             return null;
         }
-        List<String> out = new ArrayList<>();
-        v.forEach(e -> out.add(e.asText()));
+        if (!v.isArray()) {
+            throw new IllegalArgumentException("'" + field + "' must be a list");
+        }
+        List<Glob> out = new ArrayList<>();
+        v.forEach(e -> out.add(Glob.of(e.asText())));
         return List.copyOf(out);
     }
 
-    static Instant parseInstant(String s) {
-        return OffsetDateTime.parse(s).toInstant();
+    /** A {@code limits} block: {@code max_concurrent}, {@code requests_per_minute}, {@code tokens_per_minute}. */
+    public static Limits limits(String owner, JsonNode node) {
+        if (node == null || node.isMissingNode() || node.isNull()) {
+            return Limits.NONE;
+        }
+        return new Limits(positive(owner, node, "max_concurrent") == null ? null
+                : positive(owner, node, "max_concurrent").intValue(),
+                positive(owner, node, "requests_per_minute"), positive(owner, node, "tokens_per_minute"));
+    }
+
+    private static Long positive(String owner, JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.canConvertToLong() || v.asLong() <= 0) {
+            throw new IllegalArgumentException(owner + ": " + field + " must be a positive whole number");
+        }
+        return v.asLong();
+    }
+
+    /** An {@code aliases} map: model name the client sends -> model name the upstream gets. */
+    public static Map<String, String> aliases(JsonNode node) {
+        if (node == null || node.isMissingNode() || node.isNull()) {
+            return Map.of();
+        }
+        Map<String, String> out = new HashMap<>();
+        node.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+        return Map.copyOf(out);
     }
 }

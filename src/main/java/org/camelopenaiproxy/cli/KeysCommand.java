@@ -57,7 +57,7 @@ public final class KeysCommand {
     /** Appends a new key named {@code name} to {@code file}; returns the key. */
     public static String add(Path file, String name) throws Exception {
         String existing = Files.exists(file) ? Files.readString(file) : "";
-        Map<String, ClientKey> keys = KeysFile.parse(existing.getBytes(StandardCharsets.UTF_8));
+        Map<String, ClientKey> keys = KeysFile.parse(existing.getBytes(StandardCharsets.UTF_8)).byHash();
         if (keys.values().stream().anyMatch(k -> k.name().equals(name))) {
             throw new IllegalArgumentException("a key named '" + name + "' already exists in " + file);
         }

@@ -12,6 +12,8 @@ public final class ProxyHeaders {
     public static final String CONNECTION = "Connection";
     public static final String ALLOW = "Allow";
     public static final String X_REQUEST_ID = "x-request-id";
+    public static final String RETRY_AFTER = "Retry-After";
+    public static final String RETRY_AFTER_MS = "retry-after-ms";
     public static final String EVENT_STREAM = "text/event-stream";
 
     private ProxyHeaders() {

@@ -1,9 +1,16 @@
 package org.camelopenaiproxy.http;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpServerRequest;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.auth.ClientKey;
+import org.camelopenaiproxy.limits.RateLimitStatus;
+import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.usage.Outcome;
 
 /**
  * What the pipeline knows about one client request beyond Camel's message headers: the Vert.x
@@ -22,6 +29,10 @@ public final class ProxyRequest {
     private boolean bodyConsumed;
     private boolean clientGone;
     private HttpClientRequest upstreamRequest;
+    private RequestFacts facts = RequestFacts.UNKNOWN;
+    private RateLimitStatus rateLimits;
+    private List<Consumer<Outcome>> finishListeners;
+    private boolean finished;
 
     public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
         this.request = request;
@@ -78,7 +89,49 @@ public final class ProxyRequest {
     public void clientLeft() {
         clientGone = true;
         if (upstreamRequest != null) {
-            upstreamRequest.reset();
+            upstreamRequest.reset(); // the relay or the pipeline then finishes the request
+        }
+    }
+
+    public RequestFacts facts() {
+        return facts;
+    }
+
+    public void facts(RequestFacts facts) {
+        this.facts = facts;
+    }
+
+    /** The caller's rate-limit state after this request was admitted (for the x-ratelimit-* headers). */
+    public RateLimitStatus rateLimits() {
+        return rateLimits;
+    }
+
+    public void rateLimits(RateLimitStatus rateLimits) {
+        this.rateLimits = rateLimits;
+    }
+
+    /** Runs {@code listener} once, when the answer has been delivered, failed, or the client left. */
+    public void onFinish(Consumer<Outcome> listener) {
+        if (finished) {
+            listener.accept(new Outcome(0, null, 0));
+            return;
+        }
+        if (finishListeners == null) {
+            finishListeners = new ArrayList<>(2);
+        }
+        finishListeners.add(listener);
+    }
+
+    /** The request is over; tells the listeners exactly once. */
+    public void finish(Outcome outcome) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        if (finishListeners != null) {
+            for (Consumer<Outcome> l : finishListeners) {
+                l.accept(outcome);
+            }
         }
     }
 }

@@ -7,6 +7,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.limits.RateLimitException;
+import org.camelopenaiproxy.usage.Outcome;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 
@@ -16,6 +18,9 @@ import org.camelopenaiproxy.upstream.UpstreamResponse;
  * whole. Runs on the request's event loop.
  */
 public class ResponseWriter {
+
+    /** Headers a route may set for the client on an answer the proxy makes itself. */
+    static final String[] ROUTE_HEADERS_TO_CLIENT = {ProxyHeaders.RETRY_AFTER, ProxyHeaders.RETRY_AFTER_MS};
 
     private final ResponseRelay relay;
 
@@ -50,7 +55,13 @@ public class ResponseWriter {
         if (contentType != null) {
             response.putHeader(ProxyHeaders.CONTENT_TYPE, contentType);
         }
-        finish(request, response, bytes);
+        for (String name : ROUTE_HEADERS_TO_CLIENT) {
+            String value = message.getHeader(name, String.class);
+            if (value != null) {
+                response.putHeader(name, value);
+            }
+        }
+        finish(request, response, status, bytes);
     }
 
     /** Answers with an OpenAI-shaped error; used for requests the pipeline never saw (404, 405). */
@@ -64,14 +75,22 @@ public class ResponseWriter {
         if (error.status() == 405) {
             response.putHeader(ProxyHeaders.ALLOW, "GET, POST, DELETE");
         }
-        finish(request, response, Buffer.buffer(OpenAiError.body(error)));
+        if (error instanceof RateLimitException limited) {
+            response.putHeader(ProxyHeaders.RETRY_AFTER, Long.toString(limited.retryAfterSeconds()));
+            response.putHeader(ProxyHeaders.RETRY_AFTER_MS, Long.toString(limited.retryAfterMillis()));
+        }
+        finish(request, response, error.status(), Buffer.buffer(OpenAiError.body(error)));
     }
 
     /**
      * Ends the response. If the request body was never read (refused before it was needed), the
      * connection cannot be reused safely: say so and close it after the answer.
      */
-    private static void finish(ProxyRequest request, HttpServerResponse response, Buffer bytes) {
+    private static void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+        if (request.rateLimits() != null) {
+            request.rateLimits().writeTo(response.headers());
+        }
+        request.finish(new Outcome(status, null, 0));
         HttpServerRequest req = request.request();
         boolean unreadBody = !request.bodyConsumed() && !req.isEnded() && hasBody(req);
         if (unreadBody) {

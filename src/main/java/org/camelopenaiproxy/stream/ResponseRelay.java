@@ -13,6 +13,8 @@ import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
 import org.camelopenaiproxy.upstream.Timeouts;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
+import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.usage.UsageTee;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +43,12 @@ public class ResponseRelay {
         MultiMap headers = client.headers();
         client.setStatusCode(response.statusCode());
         UpstreamHeaders.toClient(response.headers(), headers);
+        if (request.rateLimits() != null) {
+            request.rateLimits().writeTo(headers);
+        }
         boolean eventStream = isEventStream(response);
+        UsageTee usage = new UsageTee(response.getHeader(ProxyHeaders.CONTENT_TYPE));
+        int status = response.statusCode();
         // streams are bounded by the idle timeout only; other answers by the total timeout too
         long totalDeadline = eventStream ? Long.MAX_VALUE
                 : request.startNanos() + timeouts.total() * 1_000_000L;
@@ -57,6 +64,7 @@ public class ResponseRelay {
         boolean[] done = {false};
         response.handler(chunk -> {
             watchdog.activity();
+            usage.accept(chunk);
             client.write(chunk);
             if (client.writeQueueFull()) {
                 response.pause();
@@ -72,6 +80,7 @@ public class ResponseRelay {
             }
             done[0] = true;
             watchdog.stop();
+            request.finish(new Outcome(status, usage.usage(), usage.events()));
             ProxyException error = OpenAiError.from(failure);
             LOG.debug("Upstream failed after the response began: {}", error.getMessage());
             if (eventStream && !client.ended() && !client.closed()) {
@@ -87,6 +96,7 @@ public class ResponseRelay {
             done[0] = true;
             watchdog.stop();
             client.end();
+            request.finish(new Outcome(status, usage.usage(), usage.events()));
         });
         watchdog.start();
         response.resume();

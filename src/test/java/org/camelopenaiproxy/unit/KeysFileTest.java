@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KeysFileTest {
 
     static Map<String, ClientKey> parse(String yaml) throws Exception {
-        return KeysFile.parse(yaml.getBytes(StandardCharsets.UTF_8));
+        return KeysFile.parse(yaml.getBytes(StandardCharsets.UTF_8)).byHash();
     }
 
     @Test
@@ -34,13 +34,13 @@ class KeysFileTest {
                 + "    limits: { max_concurrent: 4, requests_per_minute: 60, tokens_per_minute: 90000 }\n");
         ClientKey key = keys.get(hash);
         assertEquals("team-a", key.name());
-        assertEquals(java.util.List.of("gpt-4o*", "text-embedding-3-small"), key.models());
+        assertEquals(java.util.List.of("gpt-4o*", "text-embedding-3-small"), key.models().stream().map(org.camelopenaiproxy.config.Glob::text).toList());
         assertEquals(Instant.parse("2027-01-01T00:00:00Z"), key.expiresAt());
     }
 
     @Test
     void empty_or_missing_file_means_no_keys() throws Exception {
-        assertTrue(KeysFile.parse(null).isEmpty());
+        assertTrue(KeysFile.parse(null).byHash().isEmpty());
         assertTrue(parse("").isEmpty());
         assertTrue(parse("keys: []\n").isEmpty());
         assertTrue(parse("# nothing yet\n").isEmpty());
@@ -69,7 +69,7 @@ class KeysFileTest {
         String text = Files.readString(file);
         assertTrue(text.startsWith("# comment kept\n"));
         assertFalse(text.contains(first), "the key itself must never be stored");
-        Map<String, ClientKey> keys = KeysFile.parse(Files.readAllBytes(file));
+        Map<String, ClientKey> keys = KeysFile.parse(Files.readAllBytes(file)).byHash();
         assertEquals("team-a", keys.get(KeyHashes.sha256Hex(first)).name());
         assertEquals("team-b", keys.get(KeyHashes.sha256Hex(second)).name());
         assertThrows(IllegalArgumentException.class, () -> KeysCommand.add(file, "team-a"));
@@ -79,6 +79,6 @@ class KeysFileTest {
     void keys_add_creates_a_missing_file(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("sub/keys.yaml");
         String key = KeysCommand.add(file, "first");
-        assertEquals("first", KeysFile.parse(Files.readAllBytes(file)).get(KeyHashes.sha256Hex(key)).name());
+        assertEquals("first", KeysFile.parse(Files.readAllBytes(file)).byHash().get(KeyHashes.sha256Hex(key)).name());
     }
 }
