@@ -28,7 +28,7 @@ import org.camelopenaiproxy.usage.Outcome;
  * <li>A proxy-wide cap on requests in flight upstream (503 past it).</li>
  * </ul>
  * Keys with no limits get {@code proxy.limits.default.*}. Bucket state is keyed by the key's name
- * and survives edits of {@code keys.yaml}; changed limits are applied to the existing buckets.
+ * and survives edits of {@code keys.yaml}; changed limits are applied to the existing buckets (what was used stays used).
  */
 public class KeyRateLimiter implements Processor {
 
@@ -190,7 +190,7 @@ public class KeyRateLimiter implements Processor {
         BucketConfiguration config = perMinute(perMinute);
         Bucket bucket = store.bucket(id, config);
         if (existing != null && !Objects.equals(perMinute, existingPerMinute)) {
-            bucket.replaceConfiguration(config, TokensInheritanceStrategy.PROPORTIONALLY);
+            bucket.replaceConfiguration(config, TokensInheritanceStrategy.ADDITIVE);
         }
         return bucket;
     }

@@ -22,7 +22,11 @@ public record RateLimitStatus(long limitRequests, long remainingRequests, long r
         if (limitRequests < 0 && limitTokens < 0) {
             return;
         }
-        headers.names().removeIf(n -> n.regionMatches(true, 0, PREFIX, 0, PREFIX.length()));
+        for (String name : headers.names()) {
+            if (name.regionMatches(true, 0, PREFIX, 0, PREFIX.length())) {
+                headers.remove(name);
+            }
+        }
         if (limitRequests >= 0) {
             headers.set(LIMIT_REQUESTS, Long.toString(limitRequests));
             headers.set(REMAINING_REQUESTS, Long.toString(Math.max(0, remainingRequests)));

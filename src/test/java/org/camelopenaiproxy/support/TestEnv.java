@@ -83,6 +83,31 @@ public final class TestEnv {
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** A fresh keys file holding {@code yaml}; {@code {{hash:KEY}}} is replaced by the SHA-256 of KEY. */
+    public static Path keysFileWith(String yaml) {
+        try {
+            Path file = Files.createTempFile("proxy-keys", ".yaml");
+            rewriteKeys(file, yaml);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Replaces the content of a keys file atomically (same {@code {{hash:KEY}}} convention). */
+    public static void rewriteKeys(Path file, String yaml) throws IOException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{\\{hash:([^}]+)}}").matcher(yaml);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(out, KeyHashes.sha256Hex(m.group(1)));
+        }
+        m.appendTail(out);
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, out);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     public static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
