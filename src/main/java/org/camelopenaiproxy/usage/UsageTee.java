@@ -51,7 +51,11 @@ public final class UsageTee {
     /** The usage the answer reported, or {@code null}. */
     public Usage usage() {
         if (!eventStream && usage == null && json != null && json != TOO_LARGE) {
-            usage = parse(json.getBytes(), 0, json.length());
+            byte[] bytes = json.getBytes();
+            usage = parseTrailingUsage(bytes);
+            if (usage == null) {
+                usage = parse(bytes, 0, bytes.length);
+            }
             json = null;
         }
         return usage;
@@ -106,6 +110,51 @@ public final class UsageTee {
     }
 
     private static final byte[] USAGE = "\"usage\"".getBytes();
+
+    /**
+     * OpenAI puts {@code usage} last in a JSON answer: find the last {@code "usage": {} member and
+     * read just that object, instead of parsing the whole answer.
+     */
+    static Usage parseTrailingUsage(byte[] bytes) {
+        for (int at = bytes.length - USAGE.length; at > 0; at--) {
+            if (bytes[at] != '"' || !startsWith(bytes, at, USAGE) || bytes[at - 1] == '\\') {
+                continue;
+            }
+            int i = at + USAGE.length;
+            while (i < bytes.length && (bytes[i] == ' ' || bytes[i] == '\n' || bytes[i] == '\r' || bytes[i] == '\t')) {
+                i++;
+            }
+            if (i >= bytes.length || bytes[i] != ':') {
+                return null;
+            }
+            i++;
+            while (i < bytes.length && (bytes[i] == ' ' || bytes[i] == '\n' || bytes[i] == '\r' || bytes[i] == '\t')) {
+                i++;
+            }
+            if (i >= bytes.length || bytes[i] != '{') {
+                return null;
+            }
+            try (JsonParser p = JSON.createParser(bytes, i, bytes.length - i)) {
+                p.nextToken();
+                return readUsage(p);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static boolean startsWith(byte[] bytes, int at, byte[] prefix) {
+        if (at + prefix.length > bytes.length) {
+            return false;
+        }
+        for (int j = 0; j < prefix.length; j++) {
+            if (bytes[at + j] != prefix[j]) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /** Finds a {@code usage} object at the top level, or one level down (Responses: {@code response.usage}). */
     static Usage parse(byte[] bytes, int offset, int length) {
