@@ -11,7 +11,8 @@
  *                                       then "data: [DONE]". Each event is a separate write (flushed),
  *                                       scheduled with Vert.x timers (never blocks the event loop).
  *                                       N (default 20) / D (default 50) can be overridden per request via
- *                                       headers x-bench-events / x-bench-interval-ms.
+ *                                       headers x-bench-events / x-bench-interval-ms, or (for proxies that
+ *                                       drop unknown headers) query parameters ?bench_events=&bench_interval_ms=
  *   GET  /v1/models                  -> tiny model list
  *   GET  /health                     -> 200 "ok" (no auth; used by the harness for readiness)
  *   anything else                    -> 404 JSON
@@ -170,8 +171,10 @@ public class FakeUpstream {
         resp.end(body);
     }
 
-    static int intHeader(HttpServerRequest req, String name, int dflt, int min, int max) {
+    /** Override from request header {@code name}, else from query parameter {@code param}, else the default. */
+    static int intOverride(HttpServerRequest req, String name, String param, int dflt, int min, int max) {
         String v = req.getHeader(name);
+        if (v == null && req.query() != null) v = req.getParam(param);
         if (v == null) return dflt;
         try {
             int x = Integer.parseInt(v.trim());
@@ -183,8 +186,8 @@ public class FakeUpstream {
 
     static void stream(HttpServerRequest req) {
         streams.increment();
-        final int n = intHeader(req, "x-bench-events", DEFAULT_EVENTS, 0, MAX_EVENTS);
-        final int interval = intHeader(req, "x-bench-interval-ms", DEFAULT_INTERVAL_MS, 0, 60_000);
+        final int n = intOverride(req, "x-bench-events", "bench_events", DEFAULT_EVENTS, 0, MAX_EVENTS);
+        final int interval = intOverride(req, "x-bench-interval-ms", "bench_interval_ms", DEFAULT_INTERVAL_MS, 0, 60_000);
         final Vertx vertx = Vertx.currentContext().owner();
         final HttpServerResponse resp = req.response();
         resp.setChunked(true)

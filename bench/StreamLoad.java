@@ -9,8 +9,12 @@
  *   --rounds R             run R rounds one after the other (default 1); stats aggregate all measured rounds
  *   --warmup-rounds W      extra rounds run first and not counted (default 0); they use short streams
  *                          (min(E,2) events, no gap) and exist to JIT-compile client and server code paths.
- *   --events E             expected SSE events per stream (default 20, sent as x-bench-events)
- *   --interval-ms D        expected gap between events (default 50, sent as x-bench-interval-ms)
+ *   --events E             expected SSE events per stream (default 20, sent as header x-bench-events)
+ *   --interval-ms D        expected gap between events (default 50, sent as header x-bench-interval-ms)
+ *                          When E/D differ from the fake upstream's defaults (20/50) they are also sent as query
+ *                          parameters ?bench_events=E&bench_interval_ms=D, in case a proxy drops unknown headers.
+ *                          Streams whose event count differs from E are reported (event_mismatch).
+ *   --warmup-max-s S       stop warm-up rounds after S seconds even if fewer than W ran (default 15)
  *   --key K                client key, sent as "Authorization: Bearer K" (default: env BENCH_CLIENT_KEY, else none)
  *   --deadline-s S         overall deadline for all rounds (default 60); exceeded -> exit 3
  *   --event-loops L        client event loops (default 1)
@@ -70,7 +74,9 @@ public class StreamLoad {
         String error;
         io.vertx.core.http.HttpClientRequest request;
         long timerId = -1;
-        final StringBuilder pending = new StringBuilder();
+        final byte[] line = new byte[16]; // first bytes of the current line
+        int lineLen;
+        boolean eventHasData, eventIsDone;
 
         Stream(int id, int expectedEvents) {
             this.id = id;
@@ -92,6 +98,7 @@ public class StreamLoad {
         int n = 100, rounds = 1, warmupRounds = 0, events = 20, interval = 50, deadlineS = 60, loops = 1, rampMs = 0;
         boolean newConnections = false;
         int streamTimeoutS = 30;
+        int warmupMaxS = 15;
         String key = System.getenv("BENCH_CLIENT_KEY");
         String label = "";
         for (int i = 1; i < args.length; i++) {
@@ -110,6 +117,7 @@ public class StreamLoad {
                 case "--ramp-ms": rampMs = Integer.parseInt(v); i++; break;
                 case "--new-connections": newConnections = true; break;
                 case "--stream-timeout-s": streamTimeoutS = Integer.parseInt(v); i++; break;
+                case "--warmup-max-s": warmupMaxS = Integer.parseInt(v); i++; break;
                 default:
                     System.err.println("unknown argument: " + a);
                     System.exit(2);
@@ -123,7 +131,10 @@ public class StreamLoad {
         final int port = base.getPort() > 0 ? base.getPort() : 80;
         String basePath = base.getRawPath() == null ? "" : base.getRawPath();
         if (basePath.endsWith("/")) basePath = basePath.substring(0, basePath.length() - 1);
-        final String path = basePath + "/v1/chat/completions";
+        final String plainPath = basePath + "/v1/chat/completions";
+        final String path = events == 20 && interval == 50 ? plainPath
+            : plainPath + "?bench_events=" + events + "&bench_interval_ms=" + interval;
+        final String warmPath = plainPath + "?bench_events=" + Math.min(events, 2) + "&bench_interval_ms=0";
         final String auth = key == null || key.isEmpty() ? null : "Bearer " + key;
 
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops).setWorkerPoolSize(1)
@@ -134,12 +145,19 @@ public class StreamLoad {
         boolean timedOut = false;
         int totalRounds = warmupRounds + rounds;
         HttpClient client = null;
+        final long warmupEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupMaxS);
+        int warmRan = 0;
         for (int r = 0; r < totalRounds && !timedOut; r++) {
             boolean warm = r < warmupRounds;
+            if (warm && System.nanoTime() > warmupEndNs) {
+                r = warmupRounds - 1; // skip the remaining warm-up rounds
+                continue;
+            }
+            if (warm) warmRan++;
             if (client == null || newConnections) client = newClient(vertx, n);
             List<Stream> batch = new ArrayList<>(n);
             // warm-up rounds use short streams: they only exist to JIT-compile the client (and the server) code paths
-            CompletableFuture<Void> all = runRound(vertx, client, host, port, path, auth, n, streamTimeoutS,
+            CompletableFuture<Void> all = runRound(vertx, client, host, port, warm ? warmPath : path, auth, n, streamTimeoutS,
                 warm ? Math.min(events, 2) : events, warm ? 0 : interval, warm ? 0 : rampMs, batch);
             long remaining = deadlineNs - System.nanoTime();
             try {
@@ -157,6 +175,10 @@ public class StreamLoad {
         }
         long wallNs = System.nanoTime() - wallStart;
         // snapshot on the event loop thread would be cleaner; we only read fields after completion/timeout
+        if (warmRan < warmupRounds) {
+            System.out.println((label.isEmpty() ? "" : "[" + label + "] ") + "warm-up: " + warmRan + " of " + warmupRounds
+                + " rounds within --warmup-max-s " + warmupMaxS);
+        }
         report(label, measured, n, rounds, events, interval, wallNs, timedOut);
 
         int failed = 0;
@@ -240,7 +262,7 @@ public class StreamLoad {
                 resp.handler(buf -> onData(s, buf));
                 resp.exceptionHandler(t -> finish(s, "response error: " + t, oneDone));
                 resp.endHandler(v -> {
-                    flushPending(s, true);
+                    flushPending(s);
                     String err = null;
                     if (s.status != 200) err = "HTTP " + s.status;
                     else if (!s.done) err = "stream ended without [DONE]";
@@ -249,47 +271,64 @@ public class StreamLoad {
             });
     }
 
+    // ---- SSE parsing: a small byte-level state machine (no String per event; the load client must stay cheap) ----
+    static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+    static final int PREFIX = 16;
+
     static void onData(Stream s, Buffer buf) {
         long now = System.nanoTime();
-        if (s.firstByteNs < 0 && buf.length() > 0) s.firstByteNs = now;
+        int len = buf.length();
+        if (s.firstByteNs < 0 && len > 0) s.firstByteNs = now;
         if (s.status != 200) return; // error body: ignore contents
-        s.pending.append(buf.toString(StandardCharsets.UTF_8));
-        // SSE events are separated by a blank line; tolerate \r\n
-        int idx;
-        while ((idx = indexOfEventEnd(s.pending)) >= 0) {
-            String evt = s.pending.substring(0, idx);
-            int sepLen = s.pending.charAt(idx) == '\r' ? 4 : 2;
-            s.pending.delete(0, idx + sepLen);
-            onEvent(s, evt, now);
-        }
-    }
-
-    static int indexOfEventEnd(StringBuilder sb) {
-        int a = sb.indexOf("\n\n");
-        int b = sb.indexOf("\r\n\r\n");
-        if (a < 0) return b;
-        if (b < 0) return a;
-        return Math.min(a, b);
-    }
-
-    static void flushPending(Stream s, boolean atEnd) {
-        if (atEnd && s.pending.length() > 0 && s.pending.toString().trim().length() > 0) {
-            onEvent(s, s.pending.toString(), System.nanoTime());
-            s.pending.setLength(0);
-        }
-    }
-
-    static void onEvent(Stream s, String evt, long now) {
-        for (String line : evt.split("\r?\n")) {
-            if (!line.startsWith("data:")) continue;
-            String data = line.substring(5).trim();
-            if ("[DONE]".equals(data)) {
-                s.done = true;
-            } else {
-                if (s.events < s.eventNs.length) s.eventNs[s.events] = now;
-                s.events++;
+        for (int i = 0; i < len; i++) {
+            byte b = buf.getByte(i);
+            if (b == '\r') continue; // treat \r\n as \n
+            if (b == '\n') {
+                if (s.lineLen == 0) {
+                    endEvent(s, now); // blank line = end of event
+                } else {
+                    endLine(s);
+                }
+                continue;
             }
+            if (s.lineLen < PREFIX) s.line[s.lineLen] = b;
+            s.lineLen++;
         }
+    }
+
+    static void endLine(Stream s) {
+        int n = Math.min(s.lineLen, PREFIX);
+        if (startsWith(s.line, n, 0, DATA)) {
+            s.eventHasData = true;
+            int j = DATA.length;
+            while (j < n && s.line[j] == ' ') j++;
+            if (startsWith(s.line, n, j, DONE)) s.eventIsDone = true;
+        }
+        s.lineLen = 0;
+    }
+
+    static void endEvent(Stream s, long now) {
+        if (s.eventIsDone) {
+            s.done = true;
+        } else if (s.eventHasData) {
+            if (s.events < s.eventNs.length) s.eventNs[s.events] = now;
+            s.events++;
+        }
+        s.eventHasData = false;
+        s.eventIsDone = false;
+    }
+
+    static boolean startsWith(byte[] a, int n, int off, byte[] p) {
+        if (n - off < p.length) return false;
+        for (int k = 0; k < p.length; k++) if (a[off + k] != p[k]) return false;
+        return true;
+    }
+
+    static void flushPending(Stream s) {
+        // stream ended without a trailing blank line: close the last line/event
+        if (s.lineLen > 0) endLine(s);
+        if (s.eventHasData) endEvent(s, System.nanoTime());
     }
 
     static void finish(Stream s, String err, Runnable oneDone) {
@@ -316,7 +355,7 @@ public class StreamLoad {
     }
 
     static void report(String label, List<Stream> all, int n, int rounds, int events, int interval, long wallNs, boolean timedOut) {
-        int complete = 0, incremental = 0, started = 0, errors = 0;
+        int complete = 0, incremental = 0, started = 0, errors = 0, mismatch = 0, minEv = Integer.MAX_VALUE, maxEv = 0;
         List<Double> ttfb = new ArrayList<>();
         List<Double> ttfh = new ArrayList<>();
         double gapSum = 0;
@@ -325,7 +364,12 @@ public class StreamLoad {
         java.util.Map<String, Integer> errorKinds = new java.util.TreeMap<>();
         for (Stream s : all) {
             if (s.startNs != 0) started++;
-            if (s.done && s.status == 200) complete++;
+            if (s.done && s.status == 200) {
+                complete++;
+                if (s.events != events) mismatch++;
+                minEv = Math.min(minEv, s.events);
+                maxEv = Math.max(maxEv, s.events);
+            }
             if (s.firstByteNs > 0) ttfb.add((s.firstByteNs - s.startNs) / 1e6);
             if (s.headersNs > 0) ttfh.add((s.headersNs - s.startNs) / 1e6);
             long[] ev = s.events();
@@ -370,6 +414,10 @@ public class StreamLoad {
         System.out.println(lbl + "first-byte ms: p50=" + f(pct(fb, 50)) + " p99=" + f(pct(fb, 99)) + " max=" + f(pct(fb, 100))
             + "   headers ms: p50=" + f(pct(fh, 50)) + " p99=" + f(pct(fh, 99)));
         System.out.println(lbl + "mean inter-event delay ms=" + f(meanGap) + " (expected " + interval + ")   wall ms=" + f(wallMs));
+        if (mismatch > 0) {
+            System.out.println(lbl + "WARNING: " + mismatch + " completed streams had " + minEv + ".." + maxEv + " events instead of "
+                + events + " (x-bench-events header and ?bench_events query not passed through?)");
+        }
         int shown = 0;
         for (var e : errorKinds.entrySet()) {
             if (shown++ >= 5) break;
@@ -378,6 +426,6 @@ public class StreamLoad {
         System.out.println("RESULT label=" + (label == null || label.isEmpty() ? "-" : label.replace(' ', '_'))
             + " n=" + all.size() + " complete=" + complete + " incremental=" + incremental + " errors=" + errors
             + " ttfb_p50_ms=" + f(pct(fb, 50)) + " ttfb_p99_ms=" + f(pct(fb, 99)) + " ttfb_max_ms=" + f(pct(fb, 100))
-            + " mean_gap_ms=" + f(meanGap) + " peak_open=" + peakOpen + " wall_ms=" + f(wallMs) + " timed_out=" + timedOut);
+            + " mean_gap_ms=" + f(meanGap) + " peak_open=" + peakOpen + " event_mismatch=" + mismatch + " wall_ms=" + f(wallMs) + " timed_out=" + timedOut);
     }
 }

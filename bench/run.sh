@@ -96,19 +96,33 @@ stop_pid() {  # stop_pid PID [signal] : TERM (or given signal), wait up to 10 s,
   wait "$pid" 2>/dev/null || true
 }
 
+# run_bg_wait CMD... : run a command as a tracked child and wait for it. `wait` returns as soon as a trapped signal
+# arrives, so Ctrl-C / TERM cleans up at once instead of after the current wrk/StreamLoad run.
+run_bg_wait() {
+  local p rc=0
+  "$@" &
+  p=$!
+  PIDS+=("$p")
+  wait "$p" || rc=$?
+  return "$rc"
+}
+
 cleanup() {
   local rc=$? i
   trap - EXIT INT TERM
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
   if [[ -d "$WORK" ]]; then
-    mkdir -p "$RESULTS_DIR/logs"
-    cp -f "$WORK"/*.log "$RESULTS_DIR/logs/" 2>/dev/null || true
+    # keep only this run's logs and raw tool outputs (wrk, StreamLoad) in bench/results/logs/
+    rm -rf "$RESULTS_DIR/logs"; mkdir -p "$RESULTS_DIR/logs"
+    cp -f "$WORK"/*.log "$WORK"/wrk-*.txt "$WORK"/ttfb-*.txt "$WORK"/streams-*.txt "$RESULTS_DIR/logs/" 2>/dev/null || true
+    [[ -f "$WORK/nginx/nginx.conf" ]] && cp -f "$WORK/nginx/nginx.conf" "$RESULTS_DIR/logs/nginx.conf.rendered" 2>/dev/null || true
     if [[ "${BENCH_KEEP_TMP:-0}" == 1 ]]; then echo "temporary files kept in $WORK"; else rm -rf "$WORK"; fi
   fi
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+exec 9>&2   # the original stderr, for messages from traps that fire while a child's output is redirected
+trap 'echo "[bench] interrupted, cleaning up" >&9; exit 130' INT TERM
 
 # ----------------------------------------------------------------------------------------------
 # prerequisites
@@ -249,6 +263,11 @@ sampler() {
   done
 }
 
+# core_jiffies CORE : "busy total" jiffies of one CPU from /proc/stat
+core_jiffies() {
+  awk -v c="cpu$1" '$1 == c { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
+}
+
 to_ms() {  # wrk latency string (e.g. 404.00us, 2.80ms, 1.02s, 1.00m) -> ms
   awk -v v="$1" 'BEGIN {
     if (v == "") { print "n/a"; exit }
@@ -308,14 +327,17 @@ sanity() {
 # wrk_run LEG BASEURL KEY SECONDS MEASURE(0/1) [CPU_PID] [CPU_PID2]
 wrk_run() {
   local leg="$1" base="$2" key="$3" secs="$4" measure="$5" cpu_pid="${6:-}" cpu_pid2="${7:-}" out t0 t1 u0 u1 rc=0
+  local c0a c0b c1a c1b
   out="$WORK/wrk-$leg-$measure.txt"
+  read -r -a c0a <<<"$(core_jiffies "$CORE_SUT")"; read -r -a c1a <<<"$(core_jiffies "$CORE_LOAD")"
   [[ -n "$cpu_pid" ]] && t0=$(cpu_ticks "$cpu_pid")
   [[ -n "$cpu_pid2" ]] && u0=$(cpu_ticks "$cpu_pid2")
-  BENCH_AUTH_KEY="$key" timeout -k 5 $(( secs + 30 )) taskset -c "$CORE_LOAD" \
+  BENCH_AUTH_KEY="$key" run_bg_wait timeout -k 5 $(( secs + 30 )) taskset -c "$CORE_LOAD" \
     wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 10s --latency -s "$BENCH_DIR/post.lua" \
     "$base/v1/chat/completions" >"$out" 2>&1 || rc=$?
   [[ -n "$cpu_pid" ]] && t1=$(cpu_ticks "$cpu_pid")
   [[ -n "$cpu_pid2" ]] && u1=$(cpu_ticks "$cpu_pid2")
+  read -r -a c0b <<<"$(core_jiffies "$CORE_SUT")"; read -r -a c1b <<<"$(core_jiffies "$CORE_LOAD")"
   if (( rc != 0 )); then
     note "wrk for $leg exited with $rc: $(tail -n 3 "$out" | tr '\n' ' ')"
     return 1
@@ -339,6 +361,19 @@ wrk_run() {
     R[$leg.cpu_us]="$(calc '%.1f' "($t1 - $t0) * 1000000 / $CLK_TCK / $reqs")"
     R[$leg.cpu_pct]="$(calc '%.0f' "($t1 - $t0) * 100 / $CLK_TCK / $secs")"
   fi
+  # how busy each core was during the measured run (foreign load on core 0 disturbs the comparison)
+  R[$leg.core0_busy]="$(calc '%.0f' "(${c0b[0]} - ${c0a[0]}) * 100 / ((${c0b[1]} - ${c0a[1]}) > 0 ? (${c0b[1]} - ${c0a[1]}) : 1)")"
+  R[$leg.core1_busy]="$(calc '%.0f' "(${c1b[0]} - ${c1a[0]}) * 100 / ((${c1b[1]} - ${c1a[1]}) > 0 ? (${c1b[1]} - ${c1a[1]}) : 1)")"
+  local own="${R[$leg.cpu_pct]:-0}" busy0="${R[$leg.core0_busy]:-0}" foreign=0
+  isnum "$own" || own=0
+  isnum "$busy0" || busy0=0
+  foreign=$(( busy0 - own ))
+  if [[ "$leg" != direct ]] && (( foreign > 10 )); then
+    note "$leg: core $CORE_SUT was ${R[$leg.core0_busy]}% busy but the server under test used only ${own}% -> ~${foreign}% from other processes (figures disturbed)"
+  fi
+  if [[ "$leg" == direct ]] && (( busy0 > 10 )); then
+    note "direct: core $CORE_SUT (should be idle in this leg) was ${R[$leg.core0_busy]}% busy: other processes are running"
+  fi
   if [[ -n "$cpu_pid2" ]] && isnum "${reqs:-}" && (( reqs > 0 )); then
     R[$leg.up_cpu_us]="$(calc '%.1f' "($u1 - $u0) * 1000000 / $CLK_TCK / $reqs")"
   fi
@@ -348,8 +383,8 @@ wrk_run() {
 # streamload LEG BASEURL KEY OUTFILE ARGS... : run StreamLoad pinned to the load core, parse its RESULT line
 streamload() {
   local leg="$1" base="$2" key="$3" out="$4" prefix="$5"; shift 5
-  local rc=0 line kv
-  BENCH_CLIENT_KEY="$key" timeout -k 5 $(( STREAM_DEADLINE_S + 30 )) taskset -c "$CORE_LOAD" \
+  local rc=0 line kv mism
+  BENCH_CLIENT_KEY="$key" run_bg_wait timeout -k 5 $(( STREAM_DEADLINE_S + 30 )) taskset -c "$CORE_LOAD" \
     "${TOOL_CMD[@]}" "${LOAD_MAIN[@]}" "$base" --label "$leg" --deadline-s "$STREAM_DEADLINE_S" "$@" >"$out" 2>&1 || rc=$?
   sed 's/^/    /' "$out" | grep -v '^    RESULT' || true
   line="$(grep '^RESULT ' "$out" | tail -n 1 || true)"
@@ -358,6 +393,8 @@ streamload() {
     return 1
   fi
   for kv in ${line#RESULT }; do R[$leg.$prefix.${kv%%=*}]="${kv#*=}"; done
+  mism="${R[$leg.$prefix.event_mismatch]:-0}"
+  if [[ "$mism" != 0 ]]; then note "$leg ($prefix): $mism streams did not carry the requested number of events (see StreamLoad output)"; fi
   case $rc in
     0) ;;
     3) note "StreamLoad for $leg ($prefix) hit its ${STREAM_DEADLINE_S}s deadline" ;;
@@ -370,7 +407,7 @@ ttfb_test() {  # single stream at a time, sequential rounds on one kept-alive co
   local leg="$1" base="$2" key="$3"
   log "$leg: time to first streamed byte (1 stream x $TTFB_ROUNDS rounds after $TTFB_WARMUP_ROUNDS short warm-up streams, keep-alive)"
   streamload "$leg" "$base" "$key" "$WORK/ttfb-$leg.txt" ttfb --streams 1 --rounds "$TTFB_ROUNDS" \
-    --warmup-rounds "$TTFB_WARMUP_ROUNDS" --events 2 --interval-ms 5 || true
+    --warmup-rounds "$TTFB_WARMUP_ROUNDS" --warmup-max-s 10 --events 2 --interval-ms 5 --stream-timeout-s 10 || true
 }
 
 concurrent_test() {  # STREAMS concurrent streams; samples RSS/threads of PID while they are open
@@ -381,7 +418,7 @@ concurrent_test() {  # STREAMS concurrent streams; samples RSS/threads of PID wh
     sampler "$pid" "$samp" "$stop" &
     spid=$!; PIDS+=("$spid")
   fi
-  streamload "$leg" "$base" "$key" "$WORK/streams-$leg.txt" streams --streams "$STREAMS" --warmup-rounds 2 --new-connections \
+  streamload "$leg" "$base" "$key" "$WORK/streams-$leg.txt" streams --streams "$STREAMS" --warmup-rounds 2 --new-connections --stream-timeout-s 30 \
     --events "$STREAM_EVENTS" --interval-ms "$STREAM_INTERVAL_MS" --ramp-ms "$RAMP_MS" || true
   if [[ -n "$spid" ]]; then
     touch "$stop"; wait "$spid" 2>/dev/null || true
@@ -403,8 +440,13 @@ keys:
     key_sha256: $(printf '%s' "$CLIENT_KEY" | sha256sum | awk '{print $1}')
 EOF
 
-JAVA_VERSION="$("$JAVA" -version 2>&1 | head -n 1)"
+JAVA_VERSION="$("$JAVA" -version 2>&1 | head -n 1 || true)"
 START_TS="$(date '+%Y-%m-%d %H:%M:%S %Z')"
+LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${LOADAVG_START%% *}" 'BEGIN { exit !(l > 0.5) }'; then
+  warn "load average is $LOADAVG_START before the bench starts; busiest processes:"
+  ps -eo pid,pcpu,etime,args --sort=-pcpu | head -n 4 | cut -c1-150 >&2 || true
+fi
 log "run dir $WORK; ports upstream=$UP_PORT proxy=$PROXY_PORT nginx=$NGINX_PORT; ulimit -n $NOFILE"
 log "pinning: server under test (proxy, then nginx) on core $CORE_SUT; fake upstream + wrk/StreamLoad share core $CORE_LOAD"
 log "         (the load generator shares its core with the fake upstream: direct-leg throughput is bounded by that core)"
@@ -492,6 +534,7 @@ run_nginx() {
   mkdir -p "$run"
   sed -e "s#@RUNDIR@#$run#g" -e "s#@LISTEN_PORT@#$NGINX_PORT#g" -e "s#@UPSTREAM_PORT@#$UP_PORT#g" \
       -e "s#@UPSTREAM_KEY@#$UPSTREAM_KEY#g" -e "s#@CLIENT_KEY@#$CLIENT_KEY#g" \
+      -e "s#@NOFILE@#$( [[ "$NOFILE" == unlimited ]] && echo 65536 || echo "$NOFILE")#g" \
       "$BENCH_DIR/nginx.conf.template" >"$run/nginx.conf"
   if ! "$NGINX" -p "$run" -c "$run/nginx.conf" -e "$run/error.log" -t >"$WORK/nginx-test.log" 2>&1; then
     STATUS[nginx]="FAILED: nginx -t: $(tail -n 2 "$WORK/nginx-test.log" | tr '\n' ' ')"; warn "${STATUS[nginx]}"; return
@@ -539,6 +582,7 @@ SUMMARY="$WORK/summary.txt"
 {
   echo "camel-openai-proxy benchmark  ($START_TS, $(nproc) cores, $(uname -r))"
   echo "proxy JVM: $JAVA_VERSION  flags: $PROXY_OPTS"
+  echo "load average at start: $LOADAVG_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "pinning: proxy / nginx on core $CORE_SUT (one after the other); fake upstream (Vert.x, 1 event loop) + wrk/StreamLoad share core $CORE_LOAD"
   echo "settings: warm-up proxy ${WARMUP}s, direct/nginx ${SHORT_WARMUP}s; measured ${DURATION}s; wrk -t1 -c$CONNS; streams $STREAMS x $STREAM_EVENTS events / ${STREAM_INTERVAL_MS} ms$( (( QUICK )) && echo '  [--quick]' || true)"
   echo
@@ -553,6 +597,9 @@ SUMMARY="$WORK/summary.txt"
       "$( [[ $leg == direct ]] && echo - || g $leg.cpu_us)" "$( [[ $leg == direct ]] && echo - || g $leg.cpu_pct)"
   done
   echo "   fake upstream CPU us/req (same upstream in every leg): direct $(g direct.up_cpu_us), proxy leg $(g proxy.up_cpu_us), nginx leg $(g nginx.up_cpu_us)"
+  echo "   cores busy during the measured run (core $CORE_SUT = server under test, core $CORE_LOAD = wrk + fake upstream):"
+  echo "     direct c$CORE_SUT $(g direct.core0_busy)% c$CORE_LOAD $(g direct.core1_busy)% | proxy c$CORE_SUT $(g proxy.core0_busy)% c$CORE_LOAD $(g proxy.core1_busy)% | nginx c$CORE_SUT $(g nginx.core0_busy)% c$CORE_LOAD $(g nginx.core1_busy)%"
+  echo "     (core $CORE_LOAD near 100% = the load generator/fake upstream, not the server under test, limits req/s)"
   if isnum "$(g proxy.cpu_us)" && isnum "$(g nginx.cpu_us)" && [[ "$(g nginx.cpu_us)" != 0.0 ]]; then
     echo "   CPU per request proxy/nginx = $(calc '%.2f' "$(g proxy.cpu_us) / $(g nginx.cpu_us)")x"
   else
@@ -593,3 +640,9 @@ echo "==========================================================================
 cat "$SUMMARY"
 echo "================================================================================"
 echo "written to bench/results/latest.txt (logs in bench/results/logs/)"
+
+# exit status: 0 if every requested leg ran, 1 if any of them FAILED (the summary above still covers the others)
+for leg in $LEGS; do
+  if [[ "${STATUS[$leg]:-}" != ok ]]; then exit 1; fi
+done
+exit 0
