@@ -1,6 +1,11 @@
 package org.camelopenaiproxy;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -34,7 +39,16 @@ import org.camelopenaiproxy.policy.AccessPolicy;
 import org.camelopenaiproxy.policy.RequestInspector;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
 import org.camelopenaiproxy.stream.ResponseRelay;
+import org.camelopenaiproxy.config.Glob;
+import org.camelopenaiproxy.deadletter.DeadLetterRecord;
+import org.camelopenaiproxy.deadletter.ExhaustedResponder;
+import org.camelopenaiproxy.deadletter.UpstreamRoutes;
+import org.camelopenaiproxy.upstream.CircuitBreakers;
+import org.camelopenaiproxy.upstream.Deployment;
+import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.Timeouts;
+import org.camelopenaiproxy.upstream.UpstreamSelector;
+import org.camelopenaiproxy.upstream.UpstreamsFile;
 import org.camelopenaiproxy.upstream.UpstreamCall;
 import org.camelopenaiproxy.upstream.UpstreamTarget;
 import org.slf4j.Logger;
@@ -94,6 +108,28 @@ public class ProxyConfiguration implements CamelConfiguration {
     long defaultCompletionTokens;
     @PropertyInject("proxy.limits.max-in-flight")
     int maxInFlight;
+    @PropertyInject("proxy.upstreams.file")
+    String upstreamsFile;
+    @PropertyInject("proxy.retry.max-attempts")
+    int retryMaxAttempts;
+    @PropertyInject("proxy.retry.initial-delay-ms")
+    long retryInitialDelay;
+    @PropertyInject("proxy.retry.max-delay-ms")
+    long retryMaxDelay;
+    @PropertyInject("proxy.retry.max-total-ms")
+    long retryMaxTotal;
+    @PropertyInject("proxy.retry.on-status")
+    String retryOnStatus;
+    @PropertyInject("proxy.circuit-breaker.failure-rate-percent")
+    int breakerFailureRate;
+    @PropertyInject("proxy.circuit-breaker.window")
+    int breakerWindow;
+    @PropertyInject("proxy.circuit-breaker.minimum-calls")
+    int breakerMinimumCalls;
+    @PropertyInject("proxy.circuit-breaker.open-ms")
+    long breakerOpenMillis;
+    @PropertyInject("proxy.dead-letter.include-body")
+    boolean deadLetterIncludeBody;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -130,9 +166,15 @@ public class ProxyConfiguration implements CamelConfiguration {
                      + "java -jar target/camel-openai-proxy.jar keys add --name <name>", keysFile);
         }
 
-        UpstreamTarget upstream = UpstreamTarget.fromBaseUrl("default", upstreamBaseUrl, upstreamApiKey);
-        if (upstreamApiKey == null || upstreamApiKey.isBlank()) {
-            LOG.warn("OPENAI_API_KEY is not set: requests reach {} without an upstream key", upstream);
+        Deployment fallback = new Deployment("default", Deployment.Type.OPENAI,
+                UpstreamTarget.fromBaseUrl("default", upstreamBaseUrl, upstreamApiKey), 1, 0, List.of(Glob.of("*")),
+                null, Map.of());
+        WatchedFile<List<Deployment>> upstreams = watcher.watch(new WatchedFile<>(Path.of(upstreamsFile),
+                content -> UpstreamsFile.parse(content, fallback, UpstreamsFile::secret)));
+        for (Deployment d : upstreams.get()) {
+            if (d.target().apiKey().isBlank()) {
+                LOG.warn("Upstream {} has no key (OPENAI_API_KEY or its api_key_env is not set)", d);
+            }
         }
         ReloadGate gate = new ReloadGate();
         Timeouts timeouts = new Timeouts(connectTimeout, firstByteTimeout, idleTimeout, totalTimeout);
@@ -149,7 +191,17 @@ public class ProxyConfiguration implements CamelConfiguration {
                 defaultTokensPerMinute > 0 ? defaultTokensPerMinute : null);
         registry.bind("throttle", new KeyRateLimiter(new LocalRateLimitStore(), defaults, maxInFlight,
                 defaultCompletionTokens));
-        registry.bind("upstreamCall", new UpstreamCall(upstreamClient, () -> upstream, timeouts, gate));
+        RetryPolicy retryPolicy = new RetryPolicy(retryMaxAttempts, retryMaxDelay, retryMaxTotal,
+                Arrays.stream(retryOnStatus.split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                        .map(Integer::valueOf).collect(Collectors.toSet()));
+        CircuitBreakers breakers = new CircuitBreakers(breakerFailureRate, breakerWindow, breakerMinimumCalls,
+                Duration.ofMillis(breakerOpenMillis));
+        registry.bind("circuitBreakers", breakers);
+        registry.bind("upstreamCall", new UpstreamCall(upstreamClient, new UpstreamSelector(upstreams::get, breakers),
+                retryPolicy, timeouts, gate));
+        registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody));
+        registry.bind("exhaustedResponder", new ExhaustedResponder());
+        context.addRoutes(new UpstreamRoutes(retryPolicy, retryMaxAttempts, retryInitialDelay, retryMaxDelay));
         registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
 
         context.addRoutes(new ErrorRoutes());
@@ -169,6 +221,6 @@ public class ProxyConfiguration implements CamelConfiguration {
                 }
             }
         });
-        LOG.info("Upstream: {}; Vert.x native transport: {}", upstream, vertx.isNativeTransportEnabled());
+        LOG.info("Upstreams: {}; Vert.x native transport: {}", upstreams.get(), vertx.isNativeTransportEnabled());
     }
 }

@@ -4,12 +4,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpServerRequest;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.limits.RateLimitStatus;
 import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.usage.Outcome;
 
 /**
@@ -21,10 +24,18 @@ import org.camelopenaiproxy.usage.Outcome;
 public final class ProxyRequest {
 
     public static final String PROPERTY = "proxy.request";
+    /** Exchange property: the deployment that answered. */
+    public static final String DEPLOYMENT = "proxy.deployment";
+    /** Exchange property: the error body of the last upstream attempt that failed with a status. */
+    public static final String LAST_UPSTREAM_ERROR_BODY = "proxy.upstream.error-body";
 
     private final HttpServerRequest request;
     private final String path;
     private final long startNanos;
+    private final Context context;
+    private String requestId;
+    private final List<Attempt> attempts = new ArrayList<>(1);
+    private long firstAttemptNanos;
     private ClientKey client;
     private boolean bodyConsumed;
     private boolean clientGone;
@@ -38,6 +49,48 @@ public final class ProxyRequest {
         this.request = request;
         this.path = path;
         this.startNanos = startNanos;
+        this.context = Vertx.currentContext();
+    }
+
+    /** The Vert.x context (event loop) the request arrived on: all its I/O happens there. */
+    public Context context() {
+        return context;
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public void requestId(String requestId) {
+        this.requestId = requestId;
+    }
+
+    /** Upstream attempts so far, oldest first (read by the retry policy and the dead-letter record). */
+    public synchronized List<Attempt> attempts() {
+        return List.copyOf(attempts);
+    }
+
+    public synchronized void addAttempt(Attempt attempt) {
+        attempts.add(attempt);
+    }
+
+    /** Deployments tried so far. */
+    public synchronized java.util.Set<String> triedDeployments() {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Attempt a : attempts) {
+            names.add(a.deployment());
+        }
+        return names;
+    }
+
+    public long firstAttemptNanos() {
+        return firstAttemptNanos;
+    }
+
+    public void markFirstAttempt() {
+        if (firstAttemptNanos == 0) {
+            firstAttemptNanos = System.nanoTime();
+        }
     }
 
     public static ProxyRequest of(Exchange exchange) {

@@ -1,9 +1,9 @@
 package org.camelopenaiproxy.upstream;
 
-import java.util.function.Supplier;
-
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
@@ -15,29 +15,37 @@ import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.support.AsyncProcessorSupport;
+import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.StreamingBody;
 
 /**
- * Pipeline step {@code upstreamCall}: forwards the request to the upstream with Vert.x's
- * non-blocking HTTP client, swapping the client's proxy key for the upstream key. The step
- * completes when the upstream's response head arrives (status and headers on the message, the
- * paused {@link UpstreamResponse} as body), or fails with a 502/504 {@link ProxyException}.
- * No thread waits: everything runs on the request's event loop.
+ * Step {@code upstreamCall} of route {@code upstream}: one attempt at the upstream, with Vert.x's
+ * non-blocking HTTP client. It picks a deployment ({@link UpstreamSelector}), swaps the client's
+ * proxy key for the deployment's key, and completes when the response head arrives: status and
+ * headers on the message, the paused {@link UpstreamResponse} as body. A connect error, a timeout
+ * before the head, or a retryable status (429, 5xx) fails the attempt with an
+ * {@link UpstreamFailure}, which the route's error handler may try again on another deployment.
+ * Every attempt settles its circuit breaker and is recorded for the dead-letter channel. No
+ * thread waits: everything runs on the request's event loop.
  */
 public class UpstreamCall extends AsyncProcessorSupport {
 
+    private static final int MAX_ERROR_BODY = 64 * 1024;
+
     private final HttpClient client;
-    private final Supplier<UpstreamTarget> target;
+    private final UpstreamSelector selector;
+    private final RetryPolicy retryPolicy;
     private final Timeouts timeouts;
     private final ReloadGate gate;
 
-    public UpstreamCall(HttpClient client, Supplier<UpstreamTarget> target, Timeouts timeouts,
+    public UpstreamCall(HttpClient client, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
             ReloadGate gate) {
         this.client = client;
-        this.target = target;
+        this.selector = selector;
+        this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
         this.gate = gate;
     }
@@ -45,45 +53,112 @@ public class UpstreamCall extends AsyncProcessorSupport {
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
         ProxyRequest request = ProxyRequest.of(exchange);
+        Context context = request.context();
+        if (context != null && Vertx.currentContext() != context) {
+            // a redelivery runs on Camel's scheduler thread: go back to the request's event loop
+            context.runOnContext(v -> attempt(exchange, request, callback));
+        } else {
+            attempt(exchange, request, callback);
+        }
+        return false;
+    }
+
+    private void attempt(Exchange exchange, ProxyRequest request, AsyncCallback callback) {
+        request.markFirstAttempt();
         Message message = exchange.getMessage();
-        UpstreamTarget upstream = target.get();
+        String model = request.facts().model();
+        UpstreamSelector.Choice choice = selector.select(model, request.triedDeployments());
+        if (choice == null) {
+            exchange.setException(selector.anyServes(model)
+                    ? new UpstreamFailure(503, "upstream_unavailable",
+                            "No upstream deployment can take the request now (all failing or circuit open).", false, 0, null)
+                    : new ProxyException(404, "invalid_request_error", "model_not_found", "model",
+                            "No upstream deployment serves model '" + model + "'."));
+            callback.done(false);
+            return;
+        }
+        Deployment deployment = choice.deployment();
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.valueOf(message.getHeader(Exchange.HTTP_METHOD, "GET", String.class)))
-                .setHost(upstream.host())
-                .setPort(upstream.port())
-                .setSsl(upstream.ssl())
-                .setURI(upstream.uriFor(request.path(), message.getHeader(Exchange.HTTP_QUERY, String.class)))
+                .setHost(deployment.target().host())
+                .setPort(deployment.target().port())
+                .setSsl(deployment.target().ssl())
+                .setURI(deployment.uriFor(request.path(), message.getHeader(Exchange.HTTP_QUERY, String.class), model))
                 .setConnectTimeout(timeouts.connect())
                 // until the response head; Vert.x cancels it there (the relay's Watchdog takes over)
                 .setIdleTimeout(Math.min(timeouts.firstByte(), timeouts.total()));
         MultiMap headers = HttpHeaders.headers();
         UpstreamHeaders.toUpstream(message.getHeaders(), headers);
-        headers.set(HttpHeaders.AUTHORIZATION, "Bearer " + upstream.apiKey());
+        deployment.authenticate(headers);
         options.setHeaders(headers);
 
         Object body = message.getBody();
+        long started = System.nanoTime();
         gate.park();
         client.request(options).onComplete(opened -> {
             if (opened.failed()) {
-                fail(exchange, callback, opened.cause());
+                failed(exchange, request, choice, started, opened.cause(), callback);
                 return;
             }
             HttpClientRequest upstreamRequest = opened.result();
             request.upstreamRequest(upstreamRequest);
             send(upstreamRequest, body).onComplete(answered -> {
                 if (answered.failed()) {
-                    fail(exchange, callback, answered.cause());
+                    failed(exchange, request, choice, started, answered.cause(), callback);
                     return;
                 }
                 HttpClientResponse response = answered.result();
+                int status = response.statusCode();
+                if (retryPolicy.retryableStatus(status)) {
+                    rejected(exchange, request, choice, started, response, callback);
+                    return;
+                }
                 response.pause();
-                message.setHeader(Exchange.HTTP_RESPONSE_CODE, response.statusCode());
+                choice.breaker().onSuccess(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+                request.addAttempt(new Attempt(deployment.name(), status, null, millisSince(started)));
+                exchange.setProperty(ProxyRequest.DEPLOYMENT, deployment.name());
+                message.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
                 message.setBody(new UpstreamResponse(upstreamRequest, response));
                 gate.unpark();
                 callback.done(false);
             });
         });
-        return false;
+    }
+
+    /** The upstream answered 429 or 5xx: read its (small) error body, then fail the attempt. */
+    private void rejected(Exchange exchange, ProxyRequest request, UpstreamSelector.Choice choice, long started,
+            HttpClientResponse response, AsyncCallback callback) {
+        int status = response.statusCode();
+        long retryAfter = retryAfterMillis(response);
+        Buffer errorBody = Buffer.buffer();
+        response.handler(chunk -> {
+            if (errorBody.length() < MAX_ERROR_BODY) {
+                errorBody.appendBuffer(chunk);
+            }
+        });
+        response.exceptionHandler(e -> { });
+        response.endHandler(v -> {
+            choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS,
+                    new IllegalStateException("HTTP " + status));
+            request.addAttempt(new Attempt(choice.deployment().name(), status, null, millisSince(started)));
+            exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, errorBody.toString());
+            exchange.setException(new UpstreamFailure(status == 429 || status == 503 ? 503 : 502,
+                    status == 429 ? "upstream_rate_limited" : "upstream_error",
+                    "The upstream API answered " + status + ".", true, retryAfter, null));
+            gate.unpark();
+            callback.done(false);
+        });
+    }
+
+    private void failed(Exchange exchange, ProxyRequest request, UpstreamSelector.Choice choice, long started,
+            Throwable cause, AsyncCallback callback) {
+        choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS, cause);
+        ProxyException mapped = OpenAiError.from(cause);
+        request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), millisSince(started)));
+        exchange.setException(new UpstreamFailure(mapped.status() == 504 ? 504 : 502, mapped.code(), mapped.getMessage(),
+                !request.clientGone(), 0, cause));
+        gate.unpark();
+        callback.done(false);
     }
 
     private static Future<HttpClientResponse> send(HttpClientRequest upstreamRequest, Object body) {
@@ -103,10 +178,24 @@ public class UpstreamCall extends AsyncProcessorSupport {
         return upstreamRequest.send();
     }
 
-    private void fail(Exchange exchange, AsyncCallback callback, Throwable cause) {
-        exchange.setException(cause instanceof ProxyException ? cause
-                : ProxyException.class.isInstance(cause.getCause()) ? cause.getCause() : cause);
-        gate.unpark();
-        callback.done(false);
+    /** {@code retry-after-ms}, else {@code Retry-After} in seconds, else 0. */
+    static long retryAfterMillis(HttpClientResponse response) {
+        try {
+            String ms = response.getHeader("retry-after-ms");
+            if (ms != null) {
+                return Math.max(0, (long) Double.parseDouble(ms.trim()));
+            }
+            String seconds = response.getHeader("retry-after");
+            if (seconds != null) {
+                return Math.max(0, (long) (Double.parseDouble(seconds.trim()) * 1000));
+            }
+        } catch (NumberFormatException dateOrGarbage) {
+            // an HTTP date or nonsense: fall back to our own backoff
+        }
+        return 0;
+    }
+
+    private static long millisSince(long started) {
+        return (System.nanoTime() - started) / 1_000_000;
     }
 }

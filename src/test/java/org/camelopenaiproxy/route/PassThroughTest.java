@@ -191,9 +191,9 @@ class PassThroughTest {
         String error = "{\"error\":{\"message\":\"Invalid 'messages': empty array.\",\"type\":\"invalid_request_error\",\"param\":\"messages\",\"code\":\"empty_array\"}}";
         upstream.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(400)
                 .withHeader("Content-Type", "application/json").withBody(error)));
-        upstream.stubFor(post("/v1/embeddings").willReturn(aResponse().withStatus(429)
-                .withHeader("Content-Type", "application/json").withHeader("retry-after", "7")
-                .withBody("{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}")));
+        upstream.stubFor(post("/v1/embeddings").willReturn(aResponse().withStatus(422)
+                .withHeader("Content-Type", "application/json").withHeader("openai-processing-ms", "7")
+                .withBody("{\"error\":{\"message\":\"Unprocessable\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"unprocessable_entity\"}}")));
         upstream.stubFor(get("/v1/models/nope").willReturn(aResponse().withStatus(404)
                 .withHeader("Content-Type", "application/json").withBody("{\"error\":{\"message\":\"no such model\"}}")));
 
@@ -203,13 +203,12 @@ class PassThroughTest {
 
         assertEquals(400, bad.statusCode());
         assertEquals(error, bad.body());
-        assertEquals(429, limited.statusCode());
-        assertEquals("7", limited.headers().firstValue("retry-after").orElse(null));
-        assertTrue(limited.body().contains("rate_limit_exceeded"));
+        assertEquals(422, limited.statusCode());
+        assertEquals("7", limited.headers().firstValue("openai-processing-ms").orElse(null));
+        assertTrue(limited.body().contains("unprocessable_entity"));
         assertEquals(404, missing.statusCode());
         assertEquals("{\"error\":{\"message\":\"no such model\"}}", missing.body());
-        assertNull(upstream.findAll(anyRequestedFor(anyUrl())).stream().filter(r -> r.getHeader("Authorization") == null)
-                .findAny().orElse(null));
+        assertEquals(3, upstream.findAll(anyRequestedFor(anyUrl())).size(), "client errors must not be retried");
     }
 
     static byte[] randomBytes(int n, long seed) {

@@ -59,9 +59,9 @@ class RouteReloadTest {
 
     /** The shipped pipeline plus a step that tags upstream requests with an OpenAI-Beta header. */
     static String tagged(String tag) {
-        return ORIGINAL.replace("        - process:\n            ref: upstreamCall",
+        return ORIGINAL.replace("        - to:\n            uri: direct:upstream",
                 "        - setHeader:\n            name: OpenAI-Beta\n            constant: " + tag
-                + "\n        - process:\n            ref: upstreamCall");
+                + "\n        - to:\n            uri: direct:upstream");
     }
 
     private final WireMockServer upstream = TestEnv.upstream();
@@ -183,7 +183,7 @@ class RouteReloadTest {
 
         String[] broken = {
             "- route:\n    id: proxy\n    from: [unclosed\n",                                  // invalid YAML
-            tagged("good").replace("ref: upstreamCall", "ref: upstreamCall\n        - to: nosuchcomponent:foo"),
+            tagged("good").replace("uri: direct:upstream", "uri: direct:upstream\n        - to: nosuchcomponent:foo"),
             tagged("good").replace("ref: apiKeyAuthenticator", "ref: noSuchBean"),
         };
         for (String edit : broken) {

@@ -1,0 +1,79 @@
+package org.camelopenaiproxy.deadletter;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vertx.core.buffer.Buffer;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.camelopenaiproxy.errors.OpenAiError;
+import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.upstream.Attempt;
+
+/**
+ * Step {@code deadLetterRecord} of route {@code dead-letter}: turns a request that failed after all
+ * attempts into one JSON line: time, request id, key name (never the key), endpoint, model, every
+ * attempt (deployment, status or error, duration) and, unless {@code proxy.dead-letter.include-body}
+ * is false, the request body (text, or base64 when it is not UTF-8). The line becomes the body, for
+ * the sink; the original failure stays in the exchange for the client's answer.
+ */
+public class DeadLetterRecord implements Processor {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final boolean includeBody;
+
+    public DeadLetterRecord(boolean includeBody) {
+        this.includeBody = includeBody;
+    }
+
+    @Override
+    public void process(Exchange exchange) throws JsonProcessingException {
+        ProxyRequest request = ProxyRequest.of(exchange);
+        Throwable failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        ProxyException error = OpenAiError.from(failure);
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("time", Instant.now().toString());
+        record.put("request_id", request.requestId());
+        record.put("key", request.client() == null ? null : request.client().name());
+        record.put("method", exchange.getMessage().getHeader(Exchange.HTTP_METHOD, String.class));
+        record.put("endpoint", request.path());
+        record.put("model", request.facts().model());
+        record.put("status", error.status());
+        record.put("error", error.getMessage());
+        List<Map<String, Object>> attempts = new ArrayList<>();
+        for (Attempt a : request.attempts()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("deployment", a.deployment());
+            if (a.status() > 0) {
+                m.put("status", a.status());
+            }
+            if (a.error() != null) {
+                m.put("error", a.error());
+            }
+            m.put("duration_ms", a.durationMs());
+            attempts.add(m);
+        }
+        record.put("attempts", attempts);
+        Object body = exchange.getMessage().getBody();
+        if (includeBody && body instanceof Buffer buffer) {
+            byte[] bytes = buffer.getBytes();
+            try {
+                record.put("body", StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
+            } catch (CharacterCodingException binary) {
+                record.put("body_base64", Base64.getEncoder().encodeToString(bytes));
+            }
+        }
+        exchange.getMessage().setBody(JSON.writeValueAsString(record));
+    }
+}

@@ -1,0 +1,64 @@
+package org.camelopenaiproxy.upstream;
+
+import java.util.Set;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Expression;
+import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.http.StreamingBody;
+
+/**
+ * The {@code retryWhile} of the upstream route's error handler (Camel's redelivery does the waiting,
+ * asynchronously, with exponential backoff and jitter). Another attempt is made only when the last
+ * one failed in a retryable way, the body can be sent again, the client is still there, attempts
+ * are left, and the added time stays under the cap. When the upstream said how long to wait
+ * ({@code Retry-After}), that wait is used instead of the backoff, if it fits under the caps.
+ */
+public class RetryPolicy implements Expression {
+
+    private final int maxAttempts;
+    private final long maxDelayMillis;
+    private final long maxTotalMillis;
+    private final Set<Integer> retryStatuses;
+
+    public RetryPolicy(int maxAttempts, long maxDelayMillis, long maxTotalMillis, Set<Integer> retryStatuses) {
+        this.maxAttempts = maxAttempts;
+        this.maxDelayMillis = maxDelayMillis;
+        this.maxTotalMillis = maxTotalMillis;
+        this.retryStatuses = retryStatuses;
+    }
+
+    /** As the error handler's {@code retryWhile} expression. */
+    @Override
+    public <T> T evaluate(Exchange exchange, Class<T> type) {
+        return exchange.getContext().getTypeConverter().convertTo(type, shouldRetry(exchange));
+    }
+
+    /** Whether an upstream answer with this status is a failure worth another attempt. */
+    public boolean retryableStatus(int status) {
+        return retryStatuses.contains(status);
+    }
+
+    public boolean shouldRetry(Exchange exchange) {
+        exchange.getMessage().removeHeader(Exchange.REDELIVERY_DELAY);
+        ProxyRequest request = ProxyRequest.of(exchange);
+        Throwable failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (failure == null) {
+            failure = exchange.getException();
+        }
+        if (!(failure instanceof UpstreamFailure upstream) || !upstream.retryable() || request == null
+                || request.clientGone() || exchange.getMessage().getBody() instanceof StreamingBody
+                || request.attempts().size() >= maxAttempts) {
+            return false;
+        }
+        long elapsed = (System.nanoTime() - request.firstAttemptNanos()) / 1_000_000;
+        if (upstream.retryAfterMillis() > 0) {
+            if (upstream.retryAfterMillis() > maxDelayMillis || elapsed + upstream.retryAfterMillis() > maxTotalMillis) {
+                return false; // the upstream wants more patience than we may spend
+            }
+            exchange.getMessage().setHeader(Exchange.REDELIVERY_DELAY, upstream.retryAfterMillis());
+            return true;
+        }
+        return elapsed < maxTotalMillis;
+    }
+}
