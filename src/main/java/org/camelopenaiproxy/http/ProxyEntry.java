@@ -28,6 +28,7 @@ public class ProxyEntry extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyEntry.class);
     private static final String API_PREFIX = "/v1/";
+    private static final java.util.regex.Pattern VALID_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
     private static final ProxyException NOT_FOUND = ProxyException.notFound(
             "Unknown path: this proxy serves the OpenAI API under /v1/.");
 
@@ -92,6 +93,12 @@ public class ProxyEntry extends ServiceSupport {
         for (Map.Entry<String, String> h : req.headers()) {
             headers.putIfAbsent(h.getKey(), h.getValue());
         }
+        String requestId = message.getHeader(ProxyHeaders.X_REQUEST_ID, String.class);
+        if (requestId == null || !VALID_REQUEST_ID.matcher(requestId).matches()) {
+            requestId = RequestIds.next();
+            message.setHeader(ProxyHeaders.X_REQUEST_ID, requestId);
+        }
+        request.requestId(requestId);
         message.setHeader(Exchange.HTTP_METHOD, req.method().name());
         message.setHeader(Exchange.HTTP_PATH, request.path());
         String query = req.query();

@@ -87,6 +87,9 @@ public class ResponseWriter {
      * connection cannot be reused safely: say so and close it after the answer.
      */
     private static void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+        if (request.requestId() != null) {
+            response.putHeader(ProxyHeaders.X_REQUEST_ID, request.requestId());
+        }
         if (request.rateLimits() != null) {
             request.rateLimits().writeTo(response.headers());
         }

@@ -46,6 +46,9 @@ public class ResponseRelay {
         if (request.rateLimits() != null) {
             request.rateLimits().writeTo(headers);
         }
+        if (!headers.contains(ProxyHeaders.X_REQUEST_ID) && request.requestId() != null) {
+            headers.set(ProxyHeaders.X_REQUEST_ID, request.requestId());
+        }
         boolean eventStream = isEventStream(response);
         UsageTee usage = new UsageTee(response.getHeader(ProxyHeaders.CONTENT_TYPE));
         int status = response.statusCode();
@@ -74,7 +77,7 @@ public class ResponseRelay {
                 });
             }
         });
-        response.exceptionHandler(failure -> {
+        io.vertx.core.Handler<Throwable> onFailure = failure -> {
             if (done[0]) {
                 return;
             }
@@ -88,7 +91,8 @@ public class ResponseRelay {
             } else {
                 client.reset();
             }
-        });
+        };
+        response.exceptionHandler(onFailure);
         response.endHandler(v -> {
             if (done[0]) {
                 return;
@@ -98,6 +102,11 @@ public class ResponseRelay {
             client.end();
             request.finish(new Outcome(status, usage.usage(), usage.events()));
         });
+        if (upstream.earlyFailure() != null) {
+            onFailure.handle(upstream.earlyFailure());
+            upstreamRequest.reset();
+            return;
+        }
         watchdog.start();
         response.resume();
         if (request.clientGone()) {

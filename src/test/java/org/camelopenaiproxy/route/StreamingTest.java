@@ -110,8 +110,10 @@ class StreamingTest {
     }
 
     @Test
-    void upstream_dropping_mid_stream_ends_the_stream_with_an_error_event() throws Exception {
+    void upstream_dropping_mid_stream_ends_the_stream_with_an_error_event_and_is_not_retried() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
         UPSTREAM.script(req -> {
+            calls.incrementAndGet();
             req.response().setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream");
             req.response().write(ScriptedUpstream.event(0));
             UPSTREAM.vertx().setTimer(200, id -> req.connection().close());
@@ -125,6 +127,7 @@ class StreamingTest {
         String last = response.body().substring(ScriptedUpstream.event(0).length());
         assertTrue(last.startsWith("data: {\"error\":{"), "no error event: " + response.body());
         assertTrue(last.endsWith("\n\n"));
+        assertEquals(1, calls.get(), "a stream that began must never be retried");
     }
 
     @Test
