@@ -19,15 +19,20 @@ import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.upstream.Attempt;
+import org.camelopenaiproxy.upstream.UpstreamFailure;
 
 /**
  * Step {@code deadLetterRecord} of route {@code dead-letter}: turns a request that failed after all
  * attempts into one JSON line: time, request id, key name (never the key), endpoint, model, every
  * attempt (deployment, status or error, duration) and, unless {@code proxy.dead-letter.include-body}
- * is false, the request body (text, or base64 when it is not UTF-8). The line becomes the body, for
- * the sink; the original failure stays in the exchange for the client's answer.
+ * is false, the request body (text, or base64 when it is not UTF-8). The line goes to the exchange
+ * property {@link #LINE}, for the sink. Only upstream failures are recorded: a request the proxy
+ * refused itself (no deployment serves the model) is not a lost request.
  */
 public class DeadLetterRecord implements Processor {
+
+    /** Exchange property holding the JSON line for the sink. */
+    public static final String LINE = "proxy.dead-letter.line";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -41,6 +46,9 @@ public class DeadLetterRecord implements Processor {
     public void process(Exchange exchange) throws JsonProcessingException {
         ProxyRequest request = ProxyRequest.of(exchange);
         Throwable failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (!(failure instanceof UpstreamFailure)) {
+            return;
+        }
         ProxyException error = OpenAiError.from(failure);
         Map<String, Object> record = new LinkedHashMap<>();
         record.put("time", Instant.now().toString());
@@ -74,6 +82,6 @@ public class DeadLetterRecord implements Processor {
                 record.put("body_base64", Base64.getEncoder().encodeToString(bytes));
             }
         }
-        exchange.getMessage().setBody(JSON.writeValueAsString(record));
+        exchange.setProperty(LINE, JSON.writeValueAsString(record));
     }
 }

@@ -1,10 +1,8 @@
 package org.camelopenaiproxy.deadletter;
 
-import org.apache.camel.Exchange;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.camelopenaiproxy.upstream.RetryPolicy;
-import org.camelopenaiproxy.upstream.UpstreamFailure;
 
 /**
  * The upstream envelope, in Java DSL because its error handler is the retry engine:
@@ -54,11 +52,11 @@ public class UpstreamRoutes extends RouteBuilder {
 
         from("direct:dead-letter").routeId("dead-letter")
                 .errorHandler(noErrorHandler())
-                .filter(exchange -> exchange.getProperty(Exchange.EXCEPTION_CAUGHT) instanceof UpstreamFailure)
-                    .process("deadLetterRecord")
+                .process("deadLetterRecord")
+                .process("exhaustedResponder")
+                .filter(exchangeProperty(DeadLetterRecord.LINE).isNotNull())
                     .wireTap("seda:dead-letter?size={{proxy.dead-letter.queue-size}}&blockWhenFull=false")
-                .end()
-                .process("exhaustedResponder");
+                    .onPrepare(tap -> tap.getMessage().setBody(tap.getProperty(DeadLetterRecord.LINE)));
 
         from("seda:dead-letter?size={{proxy.dead-letter.queue-size}}").routeId("dead-letter-sink")
                 .errorHandler(noErrorHandler())

@@ -87,6 +87,9 @@ class ResilienceTest {
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
 
+    @org.apache.camel.BeanInject("configWatcher")
+    org.camelopenaiproxy.config.ConfigWatcher watcher;
+
     @BeforeEach
     void reset() throws IOException {
         upstream.resetAll();
@@ -262,5 +265,54 @@ class ResilienceTest {
         }
         String all = String.join("\n", lines);
         assertFalse(all.contains(TestEnv.CLIENT_KEY) || all.contains("sk-up-doomed"), "a key leaked into a record");
+    }
+
+    @Test
+    void a_multipart_body_is_sent_again_byte_identical_on_failover() throws Exception {
+        upstream.stubFor(post(urlEqualTo("/fo-a/v1/audio/transcriptions")).willReturn(aResponse().withStatus(503).withBody("{}")));
+        upstream.stubFor(post(urlEqualTo("/fo-b/v1/audio/transcriptions")).willReturn(aResponse().withStatus(200)
+                .withBody("{\"text\":\"hi\"}")));
+        byte[] audio = new byte[50_000];
+        new java.util.Random(5).nextBytes(audio);
+        java.io.ByteArrayOutputStream form = new java.io.ByteArrayOutputStream();
+        form.write(("--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nfailover-model\r\n--XyZ\r\n"
+                + "Content-Disposition: form-data; name=\"file\"; filename=\"a.mp3\"\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        form.write(audio);
+        form.write("\r\n--XyZ--\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+
+        int sent = 0;
+        for (int i = 0; i < 6 && calls("fo-a", "audio/transcriptions") == 0; i++) {
+            HttpResponse<String> r = client.send(client.authorized("/v1/audio/transcriptions")
+                    .header("Content-Type", "multipart/form-data; boundary=XyZ")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(form.toByteArray())).build());
+            assertEquals(200, r.statusCode(), r.body());
+            sent++;
+        }
+        assertTrue(calls("fo-a", "audio/transcriptions") >= 1, "fo-a never tried first in " + sent + " requests");
+        for (LoggedRequest seen : upstream.findAll(anyRequestedFor(anyUrl()))) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(form.toByteArray(), seen.getBody(), seen.getUrl());
+        }
+    }
+
+    @Test
+    void editing_upstreams_yaml_applies_without_restart() throws Exception {
+        Path file = Path.of(System.getProperty("test.upstreams.file"));
+        String original = Files.readString(file);
+        try {
+            assertOpenAiError(chat("late-model"), 404, "model_not_found");
+            Files.writeString(file, original + "  - name: late\n    base_url: http://127.0.0.1:" + upstream.port()
+                    + "/late/v1\n    models: [\"late-model\"]\n");
+            ok("late");
+            watcher.checkNow();
+            HttpResponse<String> r = chat("late-model");
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("{\"served_by\":\"late\"}", r.body());
+        } finally {
+            Files.writeString(file, original);
+        }
+    }
+
+    private int calls(String deployment, String endpoint) {
+        return upstream.findAll(postRequestedFor(urlPathEqualTo("/" + deployment + "/v1/" + endpoint))).size();
     }
 }
