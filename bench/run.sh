@@ -20,6 +20,7 @@ environment:
   BENCH_CONNECTIONS       wrk connections (default 32, one wrk thread)
   BENCH_STREAMS           concurrent SSE streams per leg (default 1000; 20 events 50 ms apart)
   BENCH_STREAM_RAMP_MS    spread the start of the concurrent streams over this many ms (default 500)
+  BENCH_STREAM_WARMUP_ROUNDS  short warm-up rounds before the concurrent streams are measured (default 8, at most 40 s)
   BENCH_LEGS              which legs to run (default "direct proxy nginx")
   BENCH_JAVA              java binary for the proxy (default $JAVA_HOME/bin/java, else java on PATH)
   BENCH_TOOL_JAVA         java binary for FakeUpstream/StreamLoad (default: same as BENCH_JAVA)
@@ -51,6 +52,9 @@ else
 fi
 CONNS="${BENCH_CONNECTIONS:-32}"
 RAMP_MS="${BENCH_STREAM_RAMP_MS:-500}"
+# warm-up rounds of the concurrent-stream test (same for every leg): the JIT must have compiled the
+# streaming path before it is measured, as the wrk warm-up does for the plain path
+STREAM_WARMUP_ROUNDS="${BENCH_STREAM_WARMUP_ROUNDS:-8}"
 LEGS="${BENCH_LEGS:-direct proxy nginx}"
 SHORT_WARMUP=$(( WARMUP < 5 ? WARMUP : 5 ))
 PROXY_OPTS="${BENCH_PROXY_JAVA_OPTS:--XX:+UseParallelGC}"
@@ -412,13 +416,13 @@ ttfb_test() {  # single stream at a time, sequential rounds on one kept-alive co
 
 concurrent_test() {  # STREAMS concurrent streams; samples RSS/threads of PID while they are open
   local leg="$1" base="$2" key="$3" pid="${4:-}" stop="$WORK/sampler-$leg.stop" samp="$WORK/sampler-$leg.txt" spid=""
-  log "$leg: $STREAMS concurrent streams ($STREAM_EVENTS events ${STREAM_INTERVAL_MS} ms apart, starts spread over ${RAMP_MS} ms, 2 short warm-up rounds first)"
+  log "$leg: $STREAMS concurrent streams ($STREAM_EVENTS events ${STREAM_INTERVAL_MS} ms apart, starts spread over ${RAMP_MS} ms, $STREAM_WARMUP_ROUNDS short warm-up rounds first)"
   if [[ -n "$pid" ]]; then
     rm -f "$stop" "$samp"
     sampler "$pid" "$samp" "$stop" &
     spid=$!; PIDS+=("$spid")
   fi
-  streamload "$leg" "$base" "$key" "$WORK/streams-$leg.txt" streams --streams "$STREAMS" --warmup-rounds 2 --new-connections --stream-timeout-s 30 \
+  streamload "$leg" "$base" "$key" "$WORK/streams-$leg.txt" streams --streams "$STREAMS" --warmup-rounds "$STREAM_WARMUP_ROUNDS" --warmup-max-s 40 --new-connections --stream-timeout-s 30 \
     --events "$STREAM_EVENTS" --interval-ms "$STREAM_INTERVAL_MS" --ramp-ms "$RAMP_MS" || true
   if [[ -n "$spid" ]]; then
     touch "$stop"; wait "$spid" 2>/dev/null || true

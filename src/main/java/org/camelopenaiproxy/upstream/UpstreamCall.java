@@ -152,7 +152,12 @@ public class UpstreamCall extends AsyncProcessorSupport {
 
     private void failed(Exchange exchange, ProxyRequest request, UpstreamSelector.Choice choice, long started,
             Throwable cause, AsyncCallback callback) {
-        choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS, cause);
+        if (request.clientGone()) {
+            // we cancelled the call because the client left: says nothing about the upstream's health
+            choice.breaker().releasePermission();
+        } else {
+            choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS, cause);
+        }
         ProxyException mapped = OpenAiError.from(cause);
         request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), millisSince(started)));
         exchange.setException(new UpstreamFailure(mapped.status() == 504 ? 504 : 502, mapped.code(), mapped.getMessage(),
