@@ -23,16 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             "proxy.limits.max-in-flight=2"})
 class GlobalCapTest {
 
-    static final ScriptedUpstream UPSTREAM;
-
-    static {
-        try {
-            UPSTREAM = new ScriptedUpstream();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-        System.setProperty("test.capped.url", UPSTREAM.baseUrl());
-    }
+    static final ScriptedUpstream UPSTREAM = ScriptedUpstream.startedAs("test.capped.url");
 
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
 

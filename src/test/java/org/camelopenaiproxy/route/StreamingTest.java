@@ -31,16 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             "proxy.timeout.idle-ms=800"})
 class StreamingTest {
 
-    static final ScriptedUpstream UPSTREAM;
-
-    static {
-        try {
-            UPSTREAM = new ScriptedUpstream();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-        System.setProperty("test.scripted.url", UPSTREAM.baseUrl());
-    }
+    static final ScriptedUpstream UPSTREAM = ScriptedUpstream.startedAs("test.scripted.url");
 
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
 

@@ -29,6 +29,17 @@ public final class ScriptedUpstream implements AutoCloseable {
                 .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
+    /** Starts one and publishes its base URL as the system property {@code property} (for test properties). */
+    public static ScriptedUpstream startedAs(String property) {
+        try {
+            ScriptedUpstream upstream = new ScriptedUpstream();
+            System.setProperty(property, upstream.baseUrl());
+            return upstream;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public String baseUrl() {
         return "http://127.0.0.1:" + server.actualPort() + "/v1";
     }
