@@ -39,6 +39,12 @@ import org.camelopenaiproxy.policy.AccessPolicy;
 import org.camelopenaiproxy.policy.RequestInspector;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
 import org.camelopenaiproxy.stream.ResponseRelay;
+import org.camelopenaiproxy.cache.CaffeineIdempotentRepository;
+import org.camelopenaiproxy.cache.CaffeineResponseStore;
+import org.camelopenaiproxy.cache.IdempotencyGuard;
+import org.camelopenaiproxy.cache.IdempotencyKey;
+import org.camelopenaiproxy.cache.ResponseCache;
+import org.camelopenaiproxy.cache.StoredResponse;
 import org.camelopenaiproxy.config.Glob;
 import org.camelopenaiproxy.deadletter.DeadLetterRecord;
 import org.camelopenaiproxy.deadletter.ExhaustedResponder;
@@ -130,6 +136,26 @@ public class ProxyConfiguration implements CamelConfiguration {
     long breakerOpenMillis;
     @PropertyInject("proxy.dead-letter.include-body")
     boolean deadLetterIncludeBody;
+    @PropertyInject("proxy.cache.enabled")
+    boolean cacheEnabled;
+    @PropertyInject("proxy.cache.endpoints")
+    String cacheEndpoints;
+    @PropertyInject("proxy.cache.scope")
+    String cacheScope;
+    @PropertyInject("proxy.cache.ttl-ms")
+    long cacheTtl;
+    @PropertyInject("proxy.cache.max-bytes")
+    long cacheMaxBytes;
+    @PropertyInject("proxy.cache.max-entries")
+    long cacheMaxEntries;
+    @PropertyInject("proxy.cache.max-entry-bytes")
+    long cacheMaxEntryBytes;
+    @PropertyInject("proxy.idempotency.ttl-ms")
+    long idempotencyTtl;
+    @PropertyInject("proxy.idempotency.max-bytes")
+    long idempotencyMaxBytes;
+    @PropertyInject("proxy.idempotency.max-entries")
+    long idempotencyMaxEntries;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -186,6 +212,19 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
         registry.bind("requestInspector", new RequestInspector(keyStore::aliases));
         registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);
+        CaffeineResponseStore<StoredResponse> cacheStore = new CaffeineResponseStore<>(cacheMaxBytes, cacheMaxEntries,
+                Duration.ofMillis(cacheTtl), StoredResponse::weight);
+        registry.bind("responseCacheStore", cacheStore);
+        registry.bind("responseCache", new ResponseCache(cacheStore, cacheEnabled,
+                Arrays.stream(cacheEndpoints.split(",")).map(String::trim).filter(x -> !x.isEmpty()).collect(Collectors.toSet()),
+                "shared".equalsIgnoreCase(cacheScope.trim()), cacheMaxEntryBytes));
+        CaffeineIdempotentRepository idempotencyRepository = new CaffeineIdempotentRepository(idempotencyMaxEntries,
+                Duration.ofMillis(idempotencyTtl));
+        registry.bind("idempotencyRepository", idempotencyRepository);
+        registry.bind("idempotencyKey", new IdempotencyKey());
+        registry.bind("idempotencyGuard", new IdempotencyGuard(new CaffeineResponseStore<IdempotencyGuard.Entry>(
+                idempotencyMaxBytes, idempotencyMaxEntries, Duration.ofMillis(idempotencyTtl),
+                e -> e.answer() == null ? 128 : e.answer().weight()), idempotencyRepository, cacheMaxEntryBytes));
         Limits defaults = new Limits(defaultMaxConcurrent > 0 ? defaultMaxConcurrent : null,
                 defaultRequestsPerMinute > 0 ? defaultRequestsPerMinute : null,
                 defaultTokensPerMinute > 0 ? defaultTokensPerMinute : null);

@@ -11,10 +11,11 @@ import org.camelopenaiproxy.limits.Limits;
  * One client key of {@code config/keys.yaml} and its policy. Only the SHA-256 of the key is kept;
  * {@link #name()} is what appears in logs and metrics. {@code models} and {@code endpoints} are
  * allow-lists ({@code null}: everything allowed); {@code aliases} map a model name the client sends
- * to the one the upstream receives, on top of the global aliases.
+ * to the one the upstream receives, on top of the global aliases. {@code cache} turns the response
+ * cache on or off for this key ({@code null}: the global setting).
  */
 public record ClientKey(String name, String keySha256, List<Glob> models, List<Glob> endpoints,
-        Instant expiresAt, boolean disabled, Limits limits, Map<String, String> aliases) {
+        Instant expiresAt, boolean disabled, Limits limits, Map<String, String> aliases, Boolean cache) {
 
     public boolean expired(Instant now) {
         return expiresAt != null && !now.isBefore(expiresAt);

@@ -55,7 +55,8 @@ public final class KeysFile {
             String expires = text(k, "expires_at");
             ClientKey key = new ClientKey(name, hash.toLowerCase(Locale.ROOT), globs(k, "models"), globs(k, "endpoints"),
                     expires == null ? null : OffsetDateTime.parse(expires).toInstant(),
-                    k.path("disabled").asBoolean(false), limits(name, k.path("limits")), aliases(k.path("aliases")));
+                    k.path("disabled").asBoolean(false), limits(name, k.path("limits")), aliases(k.path("aliases")),
+                    k.hasNonNull("cache") ? k.get("cache").asBoolean() : null);
             byHash.put(key.keySha256(), key);
         }
         return new KeyTable(Map.copyOf(byHash), aliases(root.path("aliases")));

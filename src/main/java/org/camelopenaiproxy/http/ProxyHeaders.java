@@ -13,6 +13,9 @@ public final class ProxyHeaders {
     public static final String ALLOW = "Allow";
     public static final String X_REQUEST_ID = "x-request-id";
     public static final String RETRY_AFTER = "Retry-After";
+    public static final String X_PROXY_CACHE = "x-proxy-cache";
+    public static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    public static final String IDEMPOTENT_REPLAYED = "Idempotent-Replayed";
     public static final String RETRY_AFTER_MS = "retry-after-ms";
     public static final String EVENT_STREAM = "text/event-stream";
 

@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpServerRequest;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.auth.ClientKey;
+import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.limits.RateLimitStatus;
 import org.camelopenaiproxy.policy.RequestFacts;
 import org.camelopenaiproxy.upstream.Attempt;
@@ -44,6 +45,8 @@ public final class ProxyRequest {
     private RateLimitStatus rateLimits;
     private List<Consumer<Outcome>> finishListeners;
     private boolean finished;
+    private ResponseRecorder recorder;
+    private String cacheStatus = "BYPASS";
 
     public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
         this.request = request;
@@ -144,6 +147,28 @@ public final class ProxyRequest {
         if (upstreamRequest != null) {
             upstreamRequest.reset(); // the relay or the pipeline then finishes the request
         }
+    }
+
+    /** The recorder copying this request's answer for the cache / idempotency stores, made on first use. */
+    public ResponseRecorder recorder(long maxBytes) {
+        if (recorder == null) {
+            recorder = new ResponseRecorder(maxBytes);
+        }
+        return recorder;
+    }
+
+    /** The recorder, or {@code null} when nothing wants the answer kept. */
+    public ResponseRecorder recorder() {
+        return recorder;
+    }
+
+    /** {@code HIT}, {@code MISS} or {@code BYPASS}: the {@code x-proxy-cache} header's value. */
+    public String cacheStatus() {
+        return cacheStatus;
+    }
+
+    public void cacheStatus(String cacheStatus) {
+        this.cacheStatus = cacheStatus;
     }
 
     public RequestFacts facts() {

@@ -5,6 +5,8 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.camelopenaiproxy.cache.IdempotencyGuard;
+import org.camelopenaiproxy.cache.StoredResponse;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.limits.RateLimitException;
@@ -48,6 +50,13 @@ public class ResponseWriter {
         if (request.clientGone() || response.closed()) {
             return;
         }
+        if (body instanceof StoredResponse stored) {
+            if (exchange.getProperty(IdempotencyGuard.REPLAYED, false, Boolean.class)) {
+                response.putHeader(ProxyHeaders.IDEMPOTENT_REPLAYED, "true");
+            }
+            replay(request, response, stored);
+            return;
+        }
         int status = message.getHeader(Exchange.HTTP_RESPONSE_CODE, 200, Integer.class);
         String contentType = message.getHeader(Exchange.CONTENT_TYPE, String.class);
         Buffer bytes = toBuffer(exchange, body);
@@ -62,6 +71,28 @@ public class ResponseWriter {
             }
         }
         finish(request, response, status, bytes);
+    }
+
+    /** Replays a stored answer (cache hit or Idempotency-Key repeat); an SSE answer is sent as a stream. */
+    private static void replay(ProxyRequest request, HttpServerResponse response, StoredResponse stored) {
+        response.setStatusCode(stored.status());
+        for (java.util.Map.Entry<String, String> h : stored.headers()) {
+            response.headers().add(h.getKey(), h.getValue());
+        }
+        if (stored.eventStream()) {
+            response.setChunked(true);
+            byte[] events = stored.body();
+            int start = 0;
+            for (int i = 1; i < events.length; i++) {
+                if (events[i] == '\n' && events[i - 1] == '\n') {
+                    response.write(Buffer.buffer().appendBytes(events, start, i + 1 - start));
+                    start = i + 1;
+                }
+            }
+            finish(request, response, stored.status(), Buffer.buffer().appendBytes(events, start, events.length - start));
+        } else {
+            finish(request, response, stored.status(), Buffer.buffer(stored.body()));
+        }
     }
 
     /** Answers with an OpenAI-shaped error; used for requests the pipeline never saw (404, 405). */
@@ -87,6 +118,7 @@ public class ResponseWriter {
      * connection cannot be reused safely: say so and close it after the answer.
      */
     private static void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+        response.headers().set(ProxyHeaders.X_PROXY_CACHE, request.cacheStatus());
         if (request.requestId() != null) {
             response.putHeader(ProxyHeaders.X_REQUEST_ID, request.requestId());
         }

@@ -53,7 +53,7 @@ public class RequestInspector implements Processor {
                     ? quoted(model) : model.getBytes(StandardCharsets.UTF_8))));
         }
         request.facts(new RequestFacts(requested, model, parsed.maxOutputTokens, parsed.stream, parsed.includeUsage,
-                bytes.length));
+                bytes.length, parsed.zeroTemperature || parsed.seed));
         if (model != null) {
             exchange.setProperty(MODEL, model);
         }
@@ -75,6 +75,8 @@ public class RequestInspector implements Processor {
         Long maxOutputTokens;
         boolean stream;
         boolean includeUsage;
+        boolean zeroTemperature;
+        boolean seed;
     }
 
     static Parsed parseJson(byte[] bytes) {
@@ -101,6 +103,11 @@ public class RequestInspector implements Processor {
                         }
                     }
                     case "stream" -> p.stream = value == JsonToken.VALUE_TRUE;
+                    case "temperature" -> p.zeroTemperature = value.isNumeric() && parser.getDoubleValue() == 0.0;
+                    case "seed" -> {
+                        p.seed = value != JsonToken.VALUE_NULL;
+                        parser.skipChildren();
+                    }
                     case "stream_options" -> {
                         if (value == JsonToken.START_OBJECT) {
                             while (parser.nextToken() == JsonToken.FIELD_NAME) {

@@ -6,6 +6,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerResponse;
+import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyHeaders;
@@ -60,14 +61,22 @@ public class ResponseRelay {
             headers.set(ProxyHeaders.CACHE_CONTROL, "no-cache");
             headers.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
         }
+        headers.set(ProxyHeaders.X_PROXY_CACHE, request.cacheStatus());
         if (!headers.contains(ProxyHeaders.CONTENT_LENGTH)) {
             client.setChunked(true);
+        }
+        ResponseRecorder recorder = request.recorder();
+        if (recorder != null) {
+            recorder.head(status, headers, eventStream);
         }
         // the client leaving is handled by ProxyRequest.clientLeft(), which resets the upstream call
         boolean[] done = {false};
         response.handler(chunk -> {
             watchdog.activity();
             usage.accept(chunk);
+            if (recorder != null) {
+                recorder.chunk(chunk);
+            }
             client.write(chunk);
             if (client.writeQueueFull()) {
                 response.pause();
@@ -100,6 +109,9 @@ public class ResponseRelay {
             done[0] = true;
             watchdog.stop();
             client.end();
+            if (recorder != null) {
+                recorder.complete();
+            }
             request.finish(new Outcome(status, usage.usage(), usage.events()));
         });
         if (upstream.earlyFailure() != null) {

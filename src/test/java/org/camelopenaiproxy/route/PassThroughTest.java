@@ -61,8 +61,8 @@ class PassThroughTest {
         upstream.stubFor(post("/v1/embeddings").willReturn(aResponse().withStatus(200).withBody("{}")));
 
         client.send(client.request("/v1/embeddings").header("api-key", TestEnv.CLIENT_KEY)
-                .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
-        client.postJson("/v1/embeddings", "{}");
+                .POST(HttpRequest.BodyPublishers.ofString("{\"input\":\"a\"}")).build());
+        client.postJson("/v1/embeddings", "{\"input\":\"b\"}");
 
         for (LoggedRequest seen : upstream.findAll(anyRequestedFor(anyUrl()))) {
             assertEquals("Bearer " + TestEnv.UPSTREAM_KEY, seen.getHeader("Authorization"));

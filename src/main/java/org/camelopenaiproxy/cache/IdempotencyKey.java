@@ -1,0 +1,31 @@
+package org.camelopenaiproxy.cache;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.camelopenaiproxy.http.ProxyHeaders;
+import org.camelopenaiproxy.http.ProxyRequest;
+
+/**
+ * Step {@code idempotencyKey}: turns the client's {@code Idempotency-Key} header into the key the
+ * idempotentConsumer EIP uses, scoped by the caller's key name so that two callers never share one.
+ * Without the header nothing is set and the EIP is skipped.
+ */
+public class IdempotencyKey implements Processor {
+
+    private static final int MAX_LENGTH = 255;
+
+    @Override
+    public void process(Exchange exchange) {
+        String header = exchange.getMessage().getHeader(ProxyHeaders.IDEMPOTENCY_KEY, String.class);
+        if (header == null || header.isBlank()) {
+            return;
+        }
+        if (header.length() > MAX_LENGTH) {
+            throw org.camelopenaiproxy.errors.ProxyException.badRequest("invalid_idempotency_key",
+                    "Idempotency-Key may be at most " + MAX_LENGTH + " characters.");
+        }
+        ProxyRequest request = ProxyRequest.of(exchange);
+        String caller = request.client() == null ? "" : request.client().name();
+        exchange.setProperty(IdempotencyGuard.KEY, caller + '\n' + header.trim());
+    }
+}
