@@ -81,6 +81,7 @@ public class ResponseWriter {
         }
         if (stored.eventStream()) {
             response.setChunked(true);
+            proxyHeaders(request, response);
             byte[] events = stored.body();
             int start = 0;
             for (int i = 1; i < events.length; i++) {
@@ -117,7 +118,11 @@ public class ResponseWriter {
      * Ends the response. If the request body was never read (refused before it was needed), the
      * connection cannot be reused safely: say so and close it after the answer.
      */
-    private static void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+    /** The proxy's own headers on every answer it writes: cache status, request id, rate limits. */
+    private static void proxyHeaders(ProxyRequest request, HttpServerResponse response) {
+        if (response.headWritten()) {
+            return;
+        }
         response.headers().set(ProxyHeaders.X_PROXY_CACHE, request.cacheStatus());
         if (request.requestId() != null) {
             response.putHeader(ProxyHeaders.X_REQUEST_ID, request.requestId());
@@ -125,6 +130,10 @@ public class ResponseWriter {
         if (request.rateLimits() != null) {
             request.rateLimits().writeTo(response.headers());
         }
+    }
+
+    private static void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+        proxyHeaders(request, response);
         request.finish(new Outcome(status, null, 0));
         HttpServerRequest req = request.request();
         boolean unreadBody = !request.bodyConsumed() && !req.isEnded() && hasBody(req);
