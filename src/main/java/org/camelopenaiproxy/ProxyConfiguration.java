@@ -156,6 +156,10 @@ public class ProxyConfiguration implements CamelConfiguration {
     long idempotencyMaxBytes;
     @PropertyInject("proxy.idempotency.max-entries")
     long idempotencyMaxEntries;
+    @PropertyInject("proxy.idempotency.in-flight")
+    String idempotencyInFlight;
+    @PropertyInject("proxy.idempotency.wait-ms")
+    long idempotencyWaitMillis;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -224,7 +228,8 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("idempotencyKey", new IdempotencyKey());
         registry.bind("idempotencyGuard", new IdempotencyGuard(new CaffeineResponseStore<IdempotencyGuard.Entry>(
                 idempotencyMaxBytes, idempotencyMaxEntries, Duration.ofMillis(idempotencyTtl),
-                e -> e.answer() == null ? 128 : e.answer().weight()), idempotencyRepository, cacheMaxEntryBytes));
+                e -> e.answer() == null ? 128 : e.answer().weight()), idempotencyRepository, cacheMaxEntryBytes,
+                vertx, "wait".equalsIgnoreCase(idempotencyInFlight.trim()) ? idempotencyWaitMillis : 0));
         Limits defaults = new Limits(defaultMaxConcurrent > 0 ? defaultMaxConcurrent : null,
                 defaultRequestsPerMinute > 0 ? defaultRequestsPerMinute : null,
                 defaultTokensPerMinute > 0 ? defaultTokensPerMinute : null);
