@@ -47,6 +47,9 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             return true;
         }
         if (declared > bufferBytes) {
+            if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
+                req.response().writeContinue();
+            }
             request.markBodyConsumed(); // the upstream call consumes it
             exchange.getMessage().setBody(new StreamingBody(req, declared));
             callback.done(true);
@@ -57,6 +60,9 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             exchange.getMessage().setBody(Buffer.buffer());
             callback.done(true);
             return true;
+        }
+        if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
+            req.response().writeContinue(); // the client waits for this before sending the body (curl does)
         }
         Buffer body = Buffer.buffer(declared > 0 ? (int) declared : 256);
         boolean[] finished = {false};

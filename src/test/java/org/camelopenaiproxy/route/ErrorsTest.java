@@ -74,6 +74,25 @@ class ErrorsTest {
     }
 
     @Test
+    void a_client_expecting_100_continue_is_told_to_go_on() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", TestEnv.proxyPort())) {
+            socket.setSoTimeout(5000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + TestEnv.CLIENT_KEY
+                       + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            long start = System.nanoTime();
+            String interim = readHead(socket.getInputStream());
+            assertTrue(interim.startsWith("HTTP/1.1 100"), interim);
+            assertTrue(System.nanoTime() - start < 900_000_000L, "100 Continue came too late for curl's 1 s wait");
+            out.write("{}".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertTrue(readHead(socket.getInputStream()).startsWith("HTTP/1.1 200"));
+        }
+    }
+
+    @Test
     void chunked_body_over_the_limit_is_refused() throws Exception {
         byte[] big = new byte[5000];
         java.util.Arrays.fill(big, (byte) 'a');
