@@ -416,12 +416,17 @@ ttfb_test() {  # single stream at a time, sequential rounds on one kept-alive co
 
 concurrent_test() {  # STREAMS concurrent streams; samples RSS/threads of PID while they are open
   local leg="$1" base="$2" key="$3" pid="${4:-}" stop="$WORK/sampler-$leg.stop" samp="$WORK/sampler-$leg.txt" spid=""
-  log "$leg: $STREAMS concurrent streams ($STREAM_EVENTS events ${STREAM_INTERVAL_MS} ms apart, starts spread over ${RAMP_MS} ms, $STREAM_WARMUP_ROUNDS short warm-up rounds first)"
+  log "$leg: $STREAMS concurrent streams ($STREAM_EVENTS events ${STREAM_INTERVAL_MS} ms apart, starts spread over ${RAMP_MS} ms, after $STREAM_WARMUP_ROUNDS short warm-up rounds and one unmeasured full round)"
   if [[ -n "$pid" ]]; then
     rm -f "$stop" "$samp"
     sampler "$pid" "$samp" "$stop" &
     spid=$!; PIDS+=("$spid")
   fi
+  # JIT warm-up of the streaming path: one run of the measured shape, unmeasured, then the measured run
+  # (whose own short warm-up rounds warm the load client's JVM). The same for every leg; the plain path
+  # gets its warm-up from wrk.
+  streamload "$leg" "$base" "$key" "$WORK/streams-warmup-$leg.txt" streams-warmup --streams "$STREAMS" --warmup-rounds "$STREAM_WARMUP_ROUNDS" --warmup-max-s 40 --new-connections --stream-timeout-s 30 \
+    --events "$STREAM_EVENTS" --interval-ms "$STREAM_INTERVAL_MS" --ramp-ms "$RAMP_MS" >/dev/null 2>&1 || true
   streamload "$leg" "$base" "$key" "$WORK/streams-$leg.txt" streams --streams "$STREAMS" --warmup-rounds "$STREAM_WARMUP_ROUNDS" --warmup-max-s 40 --new-connections --stream-timeout-s 30 \
     --events "$STREAM_EVENTS" --interval-ms "$STREAM_INTERVAL_MS" --ramp-ms "$RAMP_MS" || true
   if [[ -n "$spid" ]]; then
