@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.cli;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -78,9 +77,5 @@ public final class KeysCommand {
         Files.writeString(tmp, text);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return key;
-    }
-
-    static void ensureReadable(Path file) throws IOException {
-        Files.readAllBytes(file);
     }
 }

@@ -32,8 +32,6 @@ import org.camelopenaiproxy.usage.Outcome;
  */
 public class KeyRateLimiter implements Processor {
 
-    private static final String GLOBAL = "*proxy*";
-
     private final RateLimitStore store;
     private final Limits defaults;
     private final int maxInFlight;
@@ -217,9 +215,5 @@ public class KeyRateLimiter implements Processor {
     /** Slots taken now by {@code keyName} (for tests and metrics). */
     public int inFlight(String keyName) {
         return store.inFlight(keyName);
-    }
-
-    static String global() {
-        return GLOBAL;
     }
 }
