@@ -4,7 +4,6 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.upstream.UpstreamFailure;
 
@@ -23,8 +22,7 @@ public class ExhaustedResponder implements Processor {
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
         exchange.getMessage().setBody(OpenAiError.body(error.type(), error.code(), error.param(), message));
         if (error instanceof UpstreamFailure failure && failure.retryAfterMillis() > 0) {
-            exchange.getMessage().setHeader(ProxyHeaders.RETRY_AFTER, Long.toString((failure.retryAfterMillis() + 999) / 1000));
-            exchange.getMessage().setHeader(ProxyHeaders.RETRY_AFTER_MS, Long.toString(failure.retryAfterMillis()));
+            exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, failure.retryAfterMillis());
         }
     }
 }

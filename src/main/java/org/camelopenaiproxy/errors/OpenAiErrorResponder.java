@@ -2,7 +2,7 @@ package org.camelopenaiproxy.errors;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.http.ProxyHeaders;
+import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
 
 /** Writes the caught exception of an exchange as an OpenAI-shaped error (status + JSON body). */
@@ -16,8 +16,7 @@ public class OpenAiErrorResponder implements Processor {
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
         exchange.getMessage().setBody(OpenAiError.body(error));
         if (error instanceof RateLimitException limited) {
-            exchange.getMessage().setHeader(ProxyHeaders.RETRY_AFTER, Long.toString(limited.retryAfterSeconds()));
-            exchange.getMessage().setHeader(ProxyHeaders.RETRY_AFTER_MS, Long.toString(limited.retryAfterMillis()));
+            exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, limited.retryAfterMillis());
         }
     }
 }

@@ -25,6 +25,8 @@ import org.camelopenaiproxy.usage.Outcome;
 public final class ProxyRequest {
 
     public static final String PROPERTY = "proxy.request";
+    /** Exchange property (long, ms): when an answer the proxy makes should tell the client to retry. */
+    public static final String RETRY_AFTER_MS = "proxy.retry-after-ms";
     /** Exchange property: the deployment that answered. */
     public static final String DEPLOYMENT = "proxy.deployment";
     /** Exchange property: the error body of the last upstream attempt that failed with a status. */

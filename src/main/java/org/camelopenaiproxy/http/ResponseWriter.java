@@ -21,9 +21,6 @@ import org.camelopenaiproxy.upstream.UpstreamResponse;
  */
 public class ResponseWriter {
 
-    /** Headers a route may set for the client on an answer the proxy makes itself. */
-    static final String[] ROUTE_HEADERS_TO_CLIENT = {ProxyHeaders.RETRY_AFTER, ProxyHeaders.RETRY_AFTER_MS};
-
     private final ResponseRelay relay;
 
     public ResponseWriter(ResponseRelay relay) {
@@ -64,11 +61,9 @@ public class ResponseWriter {
         if (contentType != null) {
             response.putHeader(ProxyHeaders.CONTENT_TYPE, contentType);
         }
-        for (String name : ROUTE_HEADERS_TO_CLIENT) {
-            String value = message.getHeader(name, String.class);
-            if (value != null) {
-                response.putHeader(name, value);
-            }
+        Long retryAfter = exchange.getProperty(ProxyRequest.RETRY_AFTER_MS, Long.class);
+        if (retryAfter != null) {
+            retryAfter(response, retryAfter);
         }
         finish(request, response, status, bytes);
     }
@@ -108,8 +103,7 @@ public class ResponseWriter {
             response.putHeader(ProxyHeaders.ALLOW, "GET, POST, DELETE");
         }
         if (error instanceof RateLimitException limited) {
-            response.putHeader(ProxyHeaders.RETRY_AFTER, Long.toString(limited.retryAfterSeconds()));
-            response.putHeader(ProxyHeaders.RETRY_AFTER_MS, Long.toString(limited.retryAfterMillis()));
+            retryAfter(response, limited.retryAfterMillis());
         }
         finish(request, response, error.status(), Buffer.buffer(OpenAiError.body(error)));
     }
@@ -118,6 +112,12 @@ public class ResponseWriter {
      * Ends the response. If the request body was never read (refused before it was needed), the
      * connection cannot be reused safely: say so and close it after the answer.
      */
+    /** {@code Retry-After} in whole seconds (at least 1) and {@code retry-after-ms}, as OpenAI sends them. */
+    private static void retryAfter(HttpServerResponse response, long millis) {
+        response.putHeader(ProxyHeaders.RETRY_AFTER, Long.toString(Math.max(1, (millis + 999) / 1000)));
+        response.putHeader(ProxyHeaders.RETRY_AFTER_MS, Long.toString(millis));
+    }
+
     /** The proxy's own headers on every answer it writes: cache status, request id, rate limits. */
     private static void proxyHeaders(ProxyRequest request, HttpServerResponse response) {
         if (response.headWritten()) {

@@ -269,26 +269,25 @@ class ResilienceTest {
 
     @Test
     void a_multipart_body_is_sent_again_byte_identical_on_failover() throws Exception {
-        upstream.stubFor(post(urlEqualTo("/fo-a/v1/audio/transcriptions")).willReturn(aResponse().withStatus(503).withBody("{}")));
-        upstream.stubFor(post(urlEqualTo("/fo-b/v1/audio/transcriptions")).willReturn(aResponse().withStatus(200)
+        // priority-model: p-primary (priority 0) is always tried first, p-backup (priority 1) after it fails
+        upstream.stubFor(post(urlEqualTo("/p-primary/v1/audio/transcriptions")).willReturn(aResponse().withStatus(503).withBody("{}")));
+        upstream.stubFor(post(urlEqualTo("/p-backup/v1/audio/transcriptions")).willReturn(aResponse().withStatus(200)
                 .withBody("{\"text\":\"hi\"}")));
         byte[] audio = new byte[50_000];
         new java.util.Random(5).nextBytes(audio);
         java.io.ByteArrayOutputStream form = new java.io.ByteArrayOutputStream();
-        form.write(("--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nfailover-model\r\n--XyZ\r\n"
+        form.write(("--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\npriority-model\r\n--XyZ\r\n"
                 + "Content-Disposition: form-data; name=\"file\"; filename=\"a.mp3\"\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         form.write(audio);
         form.write("\r\n--XyZ--\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
 
-        int sent = 0;
-        for (int i = 0; i < 6 && calls("fo-a", "audio/transcriptions") == 0; i++) {
-            HttpResponse<String> r = client.send(client.authorized("/v1/audio/transcriptions")
-                    .header("Content-Type", "multipart/form-data; boundary=XyZ")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(form.toByteArray())).build());
-            assertEquals(200, r.statusCode(), r.body());
-            sent++;
-        }
-        assertTrue(calls("fo-a", "audio/transcriptions") >= 1, "fo-a never tried first in " + sent + " requests");
+        HttpResponse<String> r = client.send(client.authorized("/v1/audio/transcriptions")
+                .header("Content-Type", "multipart/form-data; boundary=XyZ")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(form.toByteArray())).build());
+
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(1, calls("p-primary", "audio/transcriptions"));
+        assertEquals(1, calls("p-backup", "audio/transcriptions"));
         for (LoggedRequest seen : upstream.findAll(anyRequestedFor(anyUrl()))) {
             org.junit.jupiter.api.Assertions.assertArrayEquals(form.toByteArray(), seen.getBody(), seen.getUrl());
         }
