@@ -21,7 +21,25 @@ import org.apache.camel.spi.Registry;
 import org.apache.camel.support.SimpleEventNotifierSupport;
 import org.apache.camel.support.service.ServiceSupport;
 import org.apache.camel.spi.CamelEvent;
+import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.component.micrometer.MicrometerConstants;
+import org.apache.camel.util.concurrent.SynchronousExecutorService;
 import org.camelopenaiproxy.auth.ApiKeyAuthenticator;
+import org.camelopenaiproxy.observe.DiagnosticMode;
+import org.camelopenaiproxy.observe.Diagnostics;
+import org.camelopenaiproxy.observe.ModelLabels;
+import org.camelopenaiproxy.observe.ProxyMetrics;
+import org.camelopenaiproxy.observe.RequestObserver;
+import org.camelopenaiproxy.observe.UpstreamsHealthCheck;
+import org.camelopenaiproxy.usage.StreamUsageRequest;
 import org.camelopenaiproxy.auth.ClientKeyStore;
 import org.camelopenaiproxy.auth.KeysFile;
 import org.camelopenaiproxy.config.ConfigWatcher;
@@ -160,6 +178,14 @@ public class ProxyConfiguration implements CamelConfiguration {
     String idempotencyInFlight;
     @PropertyInject("proxy.idempotency.wait-ms")
     long idempotencyWaitMillis;
+    @PropertyInject("proxy.events.uri")
+    String eventsUri;
+    @PropertyInject("proxy.metrics.max-models")
+    int metricsMaxModels;
+    @PropertyInject("proxy.diagnostics.file")
+    String diagnosticsFile;
+    @PropertyInject("proxy.usage.request-stream-usage")
+    boolean requestStreamUsage;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -206,6 +232,31 @@ public class ProxyConfiguration implements CamelConfiguration {
                 LOG.warn("Upstream {} has no key (OPENAI_API_KEY or its api_key_env is not set)", d);
             }
         }
+        // the registry camel-micrometer serves at /observe/metrics (camel-main may have made it already)
+        MeterRegistry meters = registry.lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+        if (meters == null) {
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            registry.bind(MicrometerConstants.METRICS_REGISTRY_NAME, meters);
+        }
+        new JvmMemoryMetrics().bindTo(meters);
+        new JvmThreadMetrics().bindTo(meters);
+        new ProcessorMetrics().bindTo(meters);
+        new UptimeMetrics().bindTo(meters);
+        JvmGcMetrics gcMetrics = new JvmGcMetrics();
+        gcMetrics.bindTo(meters);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                gcMetrics.close();
+            }
+        });
+        ProxyMetrics metrics = new ProxyMetrics(meters, new ModelLabels(metricsMaxModels));
+        WatchedFile<Diagnostics> diagnostics = watcher.watch(new WatchedFile<>(Path.of(diagnosticsFile), Diagnostics::parse));
+        registry.bind("diagnosticMode", new DiagnosticMode(diagnostics::get,
+                () -> upstreams.get().stream().map(d -> d.target().apiKey()).toList()));
+        registry.bind("streamUsage", new StreamUsageRequest(requestStreamUsage));
+        registry.bind("inlineExecutor", new SynchronousExecutorService()); // wireTaps into seda queues: no thread hop
+
         ReloadGate gate = new ReloadGate();
         Timeouts timeouts = new Timeouts(connectTimeout, firstByteTimeout, idleTimeout, totalTimeout);
 
@@ -241,6 +292,8 @@ public class ProxyConfiguration implements CamelConfiguration {
         CircuitBreakers breakers = new CircuitBreakers(breakerFailureRate, breakerWindow, breakerMinimumCalls,
                 Duration.ofMillis(breakerOpenMillis));
         registry.bind("circuitBreakers", breakers);
+        TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers.registry()).bindTo(meters);
+        registry.bind("upstreams-health-check", new UpstreamsHealthCheck(upstreams::get, breakers));
         registry.bind("upstreamCall", new UpstreamCall(upstreamClient, new UpstreamSelector(upstreams::get, breakers),
                 retryPolicy, timeouts, gate));
         registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody));
@@ -255,7 +308,8 @@ public class ProxyConfiguration implements CamelConfiguration {
             registry.bind("routeReloader", reloader);
         }
 
-        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay(vertx, timeouts)));
+        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay(vertx, timeouts)),
+                new RequestObserver(context, eventsUri, metrics));
         registry.bind("proxyEntry", entry);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override

@@ -83,5 +83,6 @@ public class DeadLetterRecord implements Processor {
             }
         }
         exchange.setProperty(LINE, JSON.writeValueAsString(record));
+        request.markDeadLettered();
     }
 }

@@ -15,9 +15,9 @@ public class ExhaustedResponder implements Processor {
         ProxyRequest request = ProxyRequest.of(exchange);
         ProxyException error = OpenAiError.from(exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class));
         int attempts = request.attempts().size();
-        String message = error.getMessage()
-                + (attempts > 1 ? " (" + attempts + " attempts)" : "")
-                + " Request id: " + request.requestId() + ".";
+        request.error(error);
+        String message = OpenAiError.withRequestId(error.getMessage()
+                + (attempts > 1 ? " (" + attempts + " attempts)" : ""), request.requestId());
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, error.status());
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
         exchange.getMessage().setBody(OpenAiError.body(error.type(), error.code(), error.param(), message));

@@ -59,6 +59,14 @@ public final class OpenAiError {
                 "The proxy failed to process the request.");
     }
 
+    /**
+     * A message that names the request, the way OpenAI's own server errors do, so that the id the
+     * client sees in an SDK exception leads to the access-log line and any dead-letter record.
+     */
+    public static String withRequestId(String message, String requestId) {
+        return requestId == null ? message : message + " (request id: " + requestId + ")";
+    }
+
     public static byte[] body(ProxyException e) {
         return body(e.type(), e.code(), e.param(), e.getMessage());
     }
@@ -78,8 +86,8 @@ public final class OpenAiError {
     }
 
     /** The error as a server-sent event, for failures after a stream has begun. */
-    public static byte[] sseEvent(ProxyException e) {
-        byte[] json = body(e);
+    public static byte[] sseEvent(ProxyException e, String requestId) {
+        byte[] json = body(e.type(), e.code(), e.param(), withRequestId(e.getMessage(), requestId));
         byte[] out = new byte[6 + json.length + 2];
         System.arraycopy("data: ".getBytes(StandardCharsets.US_ASCII), 0, out, 0, 6);
         System.arraycopy(json, 0, out, 6, json.length);

@@ -14,7 +14,14 @@ public class OpenAiErrorResponder implements Processor {
         ProxyException error = OpenAiError.from(caught);
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, error.status());
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
-        exchange.getMessage().setBody(OpenAiError.body(error));
+        ProxyRequest request = ProxyRequest.of(exchange);
+        String requestId = null;
+        if (request != null) {
+            request.error(error);
+            requestId = request.requestId();
+        }
+        exchange.getMessage().setBody(OpenAiError.body(error.type(), error.code(), error.param(),
+                OpenAiError.withRequestId(error.getMessage(), requestId)));
         if (error instanceof RateLimitException limited) {
             exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, limited.retryAfterMillis());
         }

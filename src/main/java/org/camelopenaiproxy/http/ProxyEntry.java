@@ -14,6 +14,7 @@ import org.apache.camel.Message;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.observe.RequestObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,6 @@ public class ProxyEntry extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyEntry.class);
     private static final String API_PREFIX = "/v1/";
-    private static final java.util.regex.Pattern VALID_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
     private static final ProxyException NOT_FOUND = ProxyException.notFound(
             "Unknown path: this proxy serves the OpenAI API under /v1/.");
 
@@ -36,14 +36,17 @@ public class ProxyEntry extends ServiceSupport {
     private final String pipelineUri;
     private final ReloadGate gate;
     private final ResponseWriter writer;
+    private final RequestObserver observer;
     private Endpoint pipeline;
     private AsyncProducer producer;
 
-    public ProxyEntry(CamelContext camelContext, String pipelineUri, ReloadGate gate, ResponseWriter writer) {
+    public ProxyEntry(CamelContext camelContext, String pipelineUri, ReloadGate gate, ResponseWriter writer,
+            RequestObserver observer) {
         this.camelContext = camelContext;
         this.pipelineUri = pipelineUri;
         this.gate = gate;
         this.writer = writer;
+        this.observer = observer;
     }
 
     /** Registers the handlers; call once the platform-http server is up. */
@@ -58,12 +61,12 @@ public class ProxyEntry extends ServiceSupport {
     protected void doStart() throws Exception {
         pipeline = camelContext.getEndpoint(pipelineUri);
         producer = pipeline.createAsyncProducer();
-        ServiceHelper.startService(producer);
+        ServiceHelper.startService(producer, observer);
     }
 
     @Override
     protected void doStop() {
-        ServiceHelper.stopService(producer);
+        ServiceHelper.stopService(producer, observer);
     }
 
     void handle(RoutingContext ctx) {
@@ -79,7 +82,7 @@ public class ProxyEntry extends ServiceSupport {
             return;
         }
         req.pause();
-        ProxyRequest request = new ProxyRequest(req, path, System.nanoTime());
+        ProxyRequest request = arrived(req, path);
         req.response().closeHandler(v -> request.clientLeft());
         gate.admit(() -> send(request));
     }
@@ -93,12 +96,7 @@ public class ProxyEntry extends ServiceSupport {
         for (Map.Entry<String, String> h : req.headers()) {
             headers.putIfAbsent(h.getKey(), h.getValue());
         }
-        String requestId = message.getHeader(ProxyHeaders.X_REQUEST_ID, String.class);
-        if (requestId == null || !VALID_REQUEST_ID.matcher(requestId).matches()) {
-            requestId = RequestIds.next();
-            message.setHeader(ProxyHeaders.X_REQUEST_ID, requestId);
-        }
-        request.requestId(requestId);
+        message.setHeader(ProxyHeaders.X_REQUEST_ID, request.requestId()); // goes upstream too
         message.setHeader(Exchange.HTTP_METHOD, req.method().name());
         message.setHeader(Exchange.HTTP_PATH, request.path());
         String query = req.query();
@@ -118,12 +116,20 @@ public class ProxyEntry extends ServiceSupport {
         try {
             writer.write(exchange, request);
         } catch (RuntimeException e) {
-            LOG.warn("Failed to write the response: {}", e.toString());
+            LOG.warn("Failed to write the response of request {}: {}", request.requestId(), e.toString());
             request.request().response().reset();
         }
     }
 
+    /** A request begins: its id (the client's, or a new one) and the observer that logs and counts it. */
+    private ProxyRequest arrived(HttpServerRequest req, String path) {
+        ProxyRequest request = new ProxyRequest(req, path, System.nanoTime());
+        request.requestId(RequestIds.fromClient(req.getHeader(ProxyHeaders.X_REQUEST_ID)));
+        observer.observe(request);
+        return request;
+    }
+
     private void reject(RoutingContext ctx, ProxyException error) {
-        writer.writeError(new ProxyRequest(ctx.request(), ctx.normalizedPath(), System.nanoTime()), error);
+        writer.writeError(arrived(ctx.request(), ctx.normalizedPath()), error);
     }
 }

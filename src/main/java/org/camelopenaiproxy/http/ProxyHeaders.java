@@ -12,6 +12,8 @@ public final class ProxyHeaders {
     public static final String CONNECTION = "Connection";
     public static final String ALLOW = "Allow";
     public static final String X_REQUEST_ID = "x-request-id";
+    /** The upstream's own request id (OpenAI's {@code req_...}), next to ours in {@code x-request-id}. */
+    public static final String X_UPSTREAM_REQUEST_ID = "x-upstream-request-id";
     public static final String RETRY_AFTER = "Retry-After";
     public static final String X_PROXY_CACHE = "x-proxy-cache";
     public static final String IDEMPOTENCY_KEY = "Idempotency-Key";

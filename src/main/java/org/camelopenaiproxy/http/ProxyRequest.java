@@ -11,6 +11,8 @@ import io.vertx.core.http.HttpServerRequest;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.cache.ResponseRecorder;
+import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.observe.DiagnosticCapture;
 import org.camelopenaiproxy.limits.RateLimitStatus;
 import org.camelopenaiproxy.policy.RequestFacts;
 import org.camelopenaiproxy.upstream.Attempt;
@@ -49,6 +51,16 @@ public final class ProxyRequest {
     private boolean finished;
     private ResponseRecorder recorder;
     private String cacheStatus = "BYPASS";
+    private String deployment;
+    private String upstreamRequestId;
+    private long upstreamHeadNanos;
+    private long relayStartNanos;
+    private long firstByteNanos;
+    private ProxyException error;
+    private String endedBy;
+    private boolean deadLettered;
+    private boolean usageInjected;
+    private DiagnosticCapture diagnostics;
 
     public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
         this.request = request;
@@ -96,6 +108,93 @@ public final class ProxyRequest {
         if (firstAttemptNanos == 0) {
             firstAttemptNanos = System.nanoTime();
         }
+    }
+
+    /** The upstream's response head arrived (the attempt that answered). */
+    public void upstreamAnswered(String deployment, String upstreamRequestId) {
+        this.deployment = deployment;
+        this.upstreamRequestId = upstreamRequestId;
+        this.upstreamHeadNanos = System.nanoTime();
+    }
+
+    /** The deployment whose answer the client got, or {@code null}. */
+    public String deployment() {
+        return deployment;
+    }
+
+    /** The upstream's own {@code x-request-id} (OpenAI's {@code req_...}), or {@code null}. */
+    public String upstreamRequestId() {
+        return upstreamRequestId;
+    }
+
+    public long upstreamHeadNanos() {
+        return upstreamHeadNanos;
+    }
+
+    /** The relay starts writing the upstream's answer to the client. */
+    public void markRelayStart() {
+        relayStartNanos = System.nanoTime();
+    }
+
+    public long relayStartNanos() {
+        return relayStartNanos;
+    }
+
+    /** The first bytes of the answer's body went to the client (for streams: the first token). */
+    public void markFirstByte() {
+        if (firstByteNanos == 0) {
+            firstByteNanos = System.nanoTime();
+        }
+    }
+
+    public long firstByteNanos() {
+        return firstByteNanos;
+    }
+
+    /** The error the proxy answered with, or {@code null}. */
+    public ProxyException error() {
+        return error;
+    }
+
+    public void error(ProxyException error) {
+        this.error = error;
+    }
+
+    /** Why an answer ended early ({@code client_closed}, {@code upstream_error}, {@code timeout}), or {@code null}. */
+    public String endedBy() {
+        return endedBy;
+    }
+
+    public void endedBy(String endedBy) {
+        if (this.endedBy == null) {
+            this.endedBy = endedBy;
+        }
+    }
+
+    public boolean deadLettered() {
+        return deadLettered;
+    }
+
+    public void markDeadLettered() {
+        this.deadLettered = true;
+    }
+
+    /** The proxy asked the upstream for stream usage the client did not ask for (the relay strips it again). */
+    public boolean usageInjected() {
+        return usageInjected;
+    }
+
+    public void markUsageInjected() {
+        this.usageInjected = true;
+    }
+
+    /** Bodies kept for the access log in diagnostic mode, or {@code null} (the usual case). */
+    public DiagnosticCapture diagnostics() {
+        return diagnostics;
+    }
+
+    public void diagnostics(DiagnosticCapture diagnostics) {
+        this.diagnostics = diagnostics;
     }
 
     public static ProxyRequest of(Exchange exchange) {
@@ -146,6 +245,7 @@ public final class ProxyRequest {
     /** The client closed its connection: stop spending upstream tokens at once. */
     public void clientLeft() {
         clientGone = true;
+        endedBy("client_closed");
         if (upstreamRequest != null) {
             upstreamRequest.reset(); // the relay or the pipeline then finishes the request
         }

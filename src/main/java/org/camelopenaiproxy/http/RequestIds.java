@@ -10,6 +10,13 @@ public final class RequestIds {
     private RequestIds() {
     }
 
+    private static final java.util.regex.Pattern VALID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+    /** The client's {@code x-request-id} when it is a plausible id (no spaces, quotes or control characters), else a new one. */
+    public static String fromClient(String clientId) {
+        return clientId != null && VALID.matcher(clientId).matches() ? clientId : next();
+    }
+
     public static String next() {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         long a = random.nextLong();

@@ -21,6 +21,9 @@ import org.camelopenaiproxy.upstream.UpstreamResponse;
  */
 public class ResponseWriter {
 
+    /** The status logged for a request whose client left before the answer began. */
+    public static final int CLIENT_CLOSED = 499;
+
     private final ResponseRelay relay;
 
     public ResponseWriter(ResponseRelay relay) {
@@ -39,12 +42,14 @@ public class ResponseWriter {
         if (body instanceof UpstreamResponse upstream) {
             if (request.clientGone() || response.closed()) {
                 upstream.cancel();
+                clientGone(request);
                 return;
             }
             relay.relay(request, upstream, response);
             return;
         }
         if (request.clientGone() || response.closed()) {
+            clientGone(request);
             return;
         }
         if (body instanceof StoredResponse stored) {
@@ -68,8 +73,17 @@ public class ResponseWriter {
         finish(request, response, status, bytes);
     }
 
+    /** The client left before its answer could be written: the request ends here (499, as nginx logs it). */
+    private static void clientGone(ProxyRequest request) {
+        request.endedBy("client_closed");
+        request.finish(new Outcome(CLIENT_CLOSED, null, 0));
+    }
+
     /** Replays a stored answer (cache hit or Idempotency-Key repeat); an SSE answer is sent as a stream. */
     private static void replay(ProxyRequest request, HttpServerResponse response, StoredResponse stored) {
+        if (request.diagnostics() != null) {
+            request.diagnostics().response(Buffer.buffer(stored.body()));
+        }
         response.setStatusCode(stored.status());
         for (java.util.Map.Entry<String, String> h : stored.headers()) {
             response.headers().add(h.getKey(), h.getValue());
@@ -85,16 +99,18 @@ public class ResponseWriter {
                     start = i + 1;
                 }
             }
-            finish(request, response, stored.status(), Buffer.buffer().appendBytes(events, start, events.length - start));
+            end(request, response, stored.status(), Buffer.buffer().appendBytes(events, start, events.length - start));
         } else {
-            finish(request, response, stored.status(), Buffer.buffer(stored.body()));
+            end(request, response, stored.status(), Buffer.buffer(stored.body()));
         }
     }
 
     /** Answers with an OpenAI-shaped error; used for requests the pipeline never saw (404, 405). */
     public void writeError(ProxyRequest request, ProxyException error) {
         HttpServerResponse response = request.request().response();
+        request.error(error);
         if (response.ended() || response.closed()) {
+            clientGone(request);
             return;
         }
         response.setStatusCode(error.status());
@@ -105,7 +121,8 @@ public class ResponseWriter {
         if (error instanceof RateLimitException limited) {
             retryAfter(response, limited.retryAfterMillis());
         }
-        finish(request, response, error.status(), Buffer.buffer(OpenAiError.body(error)));
+        finish(request, response, error.status(), Buffer.buffer(OpenAiError.body(error.type(), error.code(),
+                error.param(), OpenAiError.withRequestId(error.getMessage(), request.requestId()))));
     }
 
     /**
@@ -133,6 +150,13 @@ public class ResponseWriter {
     }
 
     private static void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+        if (request.diagnostics() != null) {
+            request.diagnostics().response(bytes);
+        }
+        end(request, response, status, bytes);
+    }
+
+    private static void end(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         proxyHeaders(request, response);
         request.finish(new Outcome(status, null, 0));
         HttpServerRequest req = request.request();

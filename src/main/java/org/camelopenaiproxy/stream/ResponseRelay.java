@@ -15,7 +15,9 @@ import org.camelopenaiproxy.upstream.UpstreamHeaders;
 import org.camelopenaiproxy.upstream.Timeouts;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.usage.StreamUsageFilter;
 import org.camelopenaiproxy.usage.UsageTee;
+import org.camelopenaiproxy.observe.DiagnosticCapture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,16 +43,22 @@ public class ResponseRelay {
     public void relay(ProxyRequest request, UpstreamResponse upstream, HttpServerResponse client) {
         HttpClientResponse response = upstream.response();
         HttpClientRequest upstreamRequest = upstream.request();
+        request.markRelayStart();
         MultiMap headers = client.headers();
         client.setStatusCode(response.statusCode());
         UpstreamHeaders.toClient(response.headers(), headers);
         if (request.rateLimits() != null) {
             request.rateLimits().writeTo(headers);
         }
-        if (!headers.contains(ProxyHeaders.X_REQUEST_ID) && request.requestId() != null) {
-            headers.set(ProxyHeaders.X_REQUEST_ID, request.requestId());
+        if (request.requestId() != null) {
+            headers.set(ProxyHeaders.X_REQUEST_ID, request.requestId()); // ours; the upstream's goes alongside
+        }
+        if (request.upstreamRequestId() != null) {
+            headers.set(ProxyHeaders.X_UPSTREAM_REQUEST_ID, request.upstreamRequestId());
         }
         boolean eventStream = isEventStream(response);
+        StreamUsageFilter usageFilter = eventStream && request.usageInjected() ? new StreamUsageFilter() : null;
+        DiagnosticCapture diagnostics = request.diagnostics();
         UsageTee usage = new UsageTee(response.getHeader(ProxyHeaders.CONTENT_TYPE));
         int status = response.statusCode();
         // streams are bounded by the idle timeout only; other answers by the total timeout too
@@ -71,11 +79,19 @@ public class ResponseRelay {
         }
         // the client leaving is handled by ProxyRequest.clientLeft(), which resets the upstream call
         boolean[] done = {false};
-        response.handler(chunk -> {
+        response.handler(upstreamChunk -> {
             watchdog.activity();
-            usage.accept(chunk);
+            usage.accept(upstreamChunk);
+            Buffer chunk = usageFilter == null ? upstreamChunk : usageFilter.apply(upstreamChunk);
+            if (chunk.length() == 0) {
+                return;
+            }
+            request.markFirstByte();
             if (recorder != null) {
                 recorder.chunk(chunk);
+            }
+            if (diagnostics != null) {
+                diagnostics.response(chunk);
             }
             client.write(chunk);
             if (client.writeQueueFull()) {
@@ -92,11 +108,13 @@ public class ResponseRelay {
             }
             done[0] = true;
             watchdog.stop();
-            request.finish(new Outcome(status, usage.usage(), usage.events()));
             ProxyException error = OpenAiError.from(failure);
-            LOG.debug("Upstream failed after the response began: {}", error.getMessage());
+            request.endedBy(error.status() == 504 ? "timeout" : "upstream_error");
+            request.error(error);
+            request.finish(new Outcome(status, usage.usage(), usage.events()));
+            LOG.debug("Upstream failed after the response began (request {}): {}", request.requestId(), error.getMessage());
             if (eventStream && !client.ended() && !client.closed()) {
-                client.end(Buffer.buffer(OpenAiError.sseEvent(error)));
+                client.end(Buffer.buffer(OpenAiError.sseEvent(error, request.requestId())));
             } else {
                 client.reset();
             }
@@ -108,7 +126,15 @@ public class ResponseRelay {
             }
             done[0] = true;
             watchdog.stop();
-            client.end();
+            Buffer rest = usageFilter == null ? null : usageFilter.flush();
+            if (rest != null && rest.length() > 0) {
+                if (recorder != null) {
+                    recorder.chunk(rest);
+                }
+                client.end(rest);
+            } else {
+                client.end();
+            }
             if (recorder != null) {
                 recorder.complete();
             }

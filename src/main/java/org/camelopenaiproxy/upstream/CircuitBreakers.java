@@ -30,6 +30,8 @@ public class CircuitBreakers {
                 .minimumNumberOfCalls(minimumCalls)
                 .waitDurationInOpenState(openFor)
                 .permittedNumberOfCallsInHalfOpenState(1)
+                // open -> half open when the wait is over, without waiting for a request (readiness shows it)
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
                 .recordExceptions(Throwable.class)
                 .build());
     }

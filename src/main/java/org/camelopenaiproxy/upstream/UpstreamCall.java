@@ -17,6 +17,7 @@ import org.apache.camel.Message;
 import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.StreamingBody;
@@ -115,8 +116,9 @@ public class UpstreamCall extends AsyncProcessorSupport {
                 }
                 response.pause();
                 choice.breaker().onSuccess(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
-                request.addAttempt(new Attempt(deployment.name(), status, null, millisSince(started)));
+                request.addAttempt(new Attempt(deployment.name(), status, null, System.nanoTime() - started));
                 exchange.setProperty(ProxyRequest.DEPLOYMENT, deployment.name());
+                request.upstreamAnswered(deployment.name(), response.getHeader(ProxyHeaders.X_REQUEST_ID));
                 message.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
                 message.setBody(new UpstreamResponse(upstreamRequest, response));
                 gate.unpark();
@@ -140,7 +142,7 @@ public class UpstreamCall extends AsyncProcessorSupport {
         response.endHandler(v -> {
             choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS,
                     new IllegalStateException("HTTP " + status));
-            request.addAttempt(new Attempt(choice.deployment().name(), status, null, millisSince(started)));
+            request.addAttempt(new Attempt(choice.deployment().name(), status, null, System.nanoTime() - started));
             exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, errorBody.toString());
             exchange.setException(new UpstreamFailure(status == 429 || status == 503 ? 503 : 502,
                     status == 429 ? "upstream_rate_limited" : "upstream_error",
@@ -159,7 +161,7 @@ public class UpstreamCall extends AsyncProcessorSupport {
             choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS, cause);
         }
         ProxyException mapped = OpenAiError.from(cause);
-        request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), millisSince(started)));
+        request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), System.nanoTime() - started));
         exchange.setException(new UpstreamFailure(mapped.status() == 504 ? 504 : 502, mapped.code(), mapped.getMessage(),
                 !request.clientGone(), 0, cause));
         gate.unpark();
@@ -200,7 +202,4 @@ public class UpstreamCall extends AsyncProcessorSupport {
         return 0;
     }
 
-    private static long millisSince(long started) {
-        return (System.nanoTime() - started) / 1_000_000;
-    }
 }

@@ -106,7 +106,9 @@ class PassThroughTest {
         assertFalse(seen.containsHeader("X-Forwarded-For"));
         assertFalse(seen.containsHeader("CamelHttpUri"));
 
-        assertEquals("req_123", response.headers().firstValue("x-request-id").orElse(null));
+        // x-request-id is the proxy's (the one it sent upstream); the upstream's own id comes alongside
+        assertEquals(seen.getHeader("x-request-id"), response.headers().firstValue("x-request-id").orElse(null));
+        assertEquals("req_123", response.headers().firstValue("x-upstream-request-id").orElse(null));
         assertEquals("42", response.headers().firstValue("openai-processing-ms").orElse(null));
         assertEquals("99", response.headers().firstValue("x-ratelimit-remaining-requests").orElse(null));
         assertEquals("1", response.headers().firstValue("retry-after").orElse(null));

@@ -35,7 +35,7 @@ class OpenAiErrorTest {
 
     @Test
     void sse_event_is_one_data_line_and_a_blank_line() {
-        String event = new String(OpenAiError.sseEvent(ProxyException.upstreamTimeout("late")), StandardCharsets.UTF_8);
+        String event = new String(OpenAiError.sseEvent(ProxyException.upstreamTimeout("late"), "req_1"), StandardCharsets.UTF_8);
         assertTrue(event.startsWith("data: {\"error\":{"));
         assertTrue(event.endsWith("}}\n\n"));
         assertEquals(1, event.trim().lines().count());

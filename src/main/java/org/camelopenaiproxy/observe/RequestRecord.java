@@ -1,0 +1,85 @@
+package org.camelopenaiproxy.observe;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.usage.Outcome;
+
+/**
+ * One finished request as one JSON line: the access-log line and the body of the usage/audit event.
+ * Fields: {@code time, request_id, upstream_request_id, key, method, endpoint, model,
+ * requested_model, status, outcome, error, latency_ms, ttft_ms, tokens_in, tokens_out, deployment,
+ * attempts, cache, stream}, and in diagnostic mode {@code request_body, response_body} (redacted).
+ * Never a key, never a body outside diagnostic mode.
+ */
+public final class RequestRecord {
+
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private RequestRecord() {
+    }
+
+    public static String json(ProxyRequest request, Outcome outcome, long endNanos) {
+        StringWriter out = new StringWriter(384);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            RequestFacts facts = request.facts();
+            g.writeStartObject();
+            g.writeStringField("time", Instant.now().toString());
+            g.writeStringField("request_id", request.requestId());
+            if (request.upstreamRequestId() != null) {
+                g.writeStringField("upstream_request_id", request.upstreamRequestId());
+            }
+            g.writeStringField("key", request.client() == null ? null : request.client().name());
+            g.writeStringField("method", request.request().method().name());
+            g.writeStringField("endpoint", request.path());
+            g.writeStringField("model", facts.model());
+            if (facts.requestedModel() != null && !facts.requestedModel().equals(facts.model())) {
+                g.writeStringField("requested_model", facts.requestedModel());
+            }
+            g.writeNumberField("status", outcome.status());
+            g.writeStringField("outcome", outcomeOf(request, outcome));
+            if (request.error() != null) {
+                g.writeStringField("error", request.error().code() != null ? request.error().code() : request.error().type());
+            }
+            g.writeNumberField("latency_ms", millis(endNanos - request.startNanos()));
+            if (request.firstByteNanos() > 0) {
+                g.writeNumberField("ttft_ms", millis(request.firstByteNanos() - request.startNanos()));
+            }
+            if (outcome.usage() != null) {
+                g.writeNumberField("tokens_in", outcome.usage().promptTokens());
+                g.writeNumberField("tokens_out", outcome.usage().completionTokens());
+            }
+            g.writeStringField("deployment", request.deployment());
+            g.writeNumberField("attempts", request.attempts().size());
+            g.writeStringField("cache", request.cacheStatus());
+            g.writeBooleanField("stream", facts.stream());
+            DiagnosticCapture diagnostics = request.diagnostics();
+            if (diagnostics != null) {
+                g.writeStringField("request_body", diagnostics.requestBody());
+                g.writeStringField("response_body", diagnostics.responseBody());
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
+    }
+
+    /** {@code completed}, {@code error} (the proxy or upstream refused), or why it ended early. */
+    static String outcomeOf(ProxyRequest request, Outcome outcome) {
+        if (request.endedBy() != null) {
+            return request.endedBy();
+        }
+        return outcome.status() >= 400 ? "error" : "completed";
+    }
+
+    private static double millis(long nanos) {
+        return Math.round(nanos / 10_000.0) / 100.0;
+    }
+}

@@ -1,0 +1,25 @@
+package org.camelopenaiproxy.support;
+
+import java.util.concurrent.Callable;
+
+/** Waits for a condition the proxy reaches asynchronously (a log line written, a gauge back to 0). */
+public final class Await {
+
+    private Await() {
+    }
+
+    /** Polls every 20 ms until {@code probe} returns non-null, or fails after {@code seconds}. */
+    public static <T> T until(int seconds, String what, Callable<T> probe) throws Exception {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (true) {
+            T value = probe.call();
+            if (value != null) {
+                return value;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + seconds + " s waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+}
