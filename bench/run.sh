@@ -498,7 +498,7 @@ run_proxy() {
   local base="http://127.0.0.1:$PROXY_PORT" rc=0 why
   # shellcheck disable=SC2086
   PROXY_PORT="$PROXY_PORT" PROXY_HOST=127.0.0.1 OPENAI_BASE_URL="$DIRECT/v1" OPENAI_API_KEY="$UPSTREAM_KEY" \
-    PROXY_KEYS_FILE="$WORK/keys.yaml" taskset -c "$CORE_SUT" "$JAVA" $PROXY_OPTS -jar "$RUN_JAR" >"$WORK/proxy.log" 2>&1 &
+    PROXY_KEYS_FILE="$WORK/keys.yaml" PROXY_AUDIT_URI="stream:file?fileName=$WORK/audit.jsonl" taskset -c "$CORE_SUT" "$JAVA" $PROXY_OPTS -jar "$RUN_JAR" >"$WORK/proxy.log" 2>&1 &
   PROXY_PID=$!; PIDS+=("$PROXY_PID")
   log "proxy pid $PROXY_PID ($JAVA_VERSION; flags: $PROXY_OPTS), waiting up to ${PROXY_START_TIMEOUT}s for GET /observe/health"
   local t0=$SECONDS

@@ -37,6 +37,8 @@ import org.camelopenaiproxy.observe.DiagnosticMode;
 import org.camelopenaiproxy.observe.Diagnostics;
 import org.camelopenaiproxy.observe.ModelLabels;
 import org.camelopenaiproxy.observe.ProxyMetrics;
+import org.camelopenaiproxy.observe.RequestEventLines;
+import org.camelopenaiproxy.observe.RequestEventMessage;
 import org.camelopenaiproxy.observe.RequestObserver;
 import org.camelopenaiproxy.observe.UpstreamsHealthCheck;
 import org.camelopenaiproxy.usage.StreamUsageRequest;
@@ -180,6 +182,10 @@ public class ProxyConfiguration implements CamelConfiguration {
     long idempotencyWaitMillis;
     @PropertyInject("proxy.events.uri")
     String eventsUri;
+    @PropertyInject("proxy.events.batch-ms")
+    long eventsBatchMillis;
+    @PropertyInject("proxy.events.batch-max")
+    int eventsBatchMax;
     @PropertyInject("proxy.metrics.max-models")
     int metricsMaxModels;
     @PropertyInject("proxy.diagnostics.file")
@@ -308,14 +314,19 @@ public class ProxyConfiguration implements CamelConfiguration {
             registry.bind("routeReloader", reloader);
         }
 
+        RequestObserver observer = new RequestObserver(context, vertx, eventsUri, metrics, eventsBatchMillis, eventsBatchMax);
+        registry.bind("requestEvent", new RequestEventMessage());
+        registry.bind("requestEventLines", new RequestEventLines());
         ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay(vertx, timeouts)),
-                new RequestObserver(context, eventsUri, metrics));
+                observer);
         registry.bind("proxyEntry", entry);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override
             public void notify(CamelEvent event) throws Exception {
                 if (event instanceof CamelEvent.CamelContextStartedEvent) {
                     entry.register(VertxPlatformHttpRouter.lookup(context, VertxPlatformHttpRouter.getRouterNameFromPort(port)));
+                } else if (event instanceof CamelEvent.CamelContextStoppingEvent) {
+                    observer.flush(); // the sink routes then drain their queues before they stop
                 }
             }
         });

@@ -106,9 +106,9 @@ public final class ProxyMetrics {
         }
     }
 
-    /** A finished-request event could not be handed to the event route (it was missing or failing). */
-    public void eventDropped() {
-        counter("proxy.events.dropped", "Request events that could not be published").increment();
+    /** Finished-request events could not be handed to the event route (it was missing or failing). */
+    public void eventsDropped(int count) {
+        counter("proxy.events.dropped", "Request events that could not be published").increment(count);
     }
 
     private void upstreamAttempts(List<Attempt> attempts, String endpoint) {

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
@@ -25,6 +27,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -74,6 +77,7 @@ class ProxyJarIT {
         env.put("OPENAI_BASE_URL", upstream.baseUrl() + "/v1");
         env.put("OPENAI_API_KEY", UPSTREAM_KEY);
         env.put("PROXY_ROUTES_RELOAD_ENABLED", "false");
+        env.put("PROXY_AUDIT_URI", "stream:file?fileName=" + dir.resolve("audit.jsonl"));
         proxy = pb.start();
         client = new ProxyClient("http://127.0.0.1:" + port);
 
@@ -154,6 +158,42 @@ class ProxyJarIT {
         }
         assertEquals(sse.toString(), body.toString());
         assertTrue(arrivals.get(arrivals.size() - 1) - arrivals.get(0) > 900, "not incremental: " + arrivals);
+    }
+
+    @Test
+    void each_request_is_an_access_log_line_on_stdout_an_audit_event_and_a_metric() throws Exception {
+        upstream.stubFor(post(urlEqualTo("/v1/embeddings")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json")
+                .withBody("{\"object\":\"list\",\"usage\":{\"prompt_tokens\":6,\"total_tokens\":6}}")));
+        HttpResponse<String> response = client.send(client.request("/v1/embeddings")
+                .header("Authorization", "Bearer " + clientKey).header("x-request-id", "e2e-trace-1")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}")).build());
+        assertEquals(200, response.statusCode());
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String line = null;
+        while (line == null) {
+            line = read(log).lines().filter(l -> l.startsWith("{") && l.contains("\"e2e-trace-1\"")).findFirst().orElse(null);
+            assertTrue(line != null || System.nanoTime() < deadline, () -> "no access-log line: " + read(log));
+            Thread.sleep(50);
+        }
+        JsonNode entry = new ObjectMapper().readTree(line);
+        assertEquals("e2e", entry.path("key").asText());
+        assertEquals("/v1/embeddings", entry.path("endpoint").asText());
+        assertEquals(200, entry.path("status").asInt());
+        assertEquals(6, entry.path("tokens_in").asInt());
+
+        while (!read(dir.resolve("audit.jsonl")).contains("\"e2e-trace-1\"")) {
+            assertTrue(System.nanoTime() < deadline, "no audit event");
+            Thread.sleep(50);
+        }
+        String metrics = client.send(client.request("/observe/metrics").GET().build()).body();
+        assertTrue(metrics.contains("proxy_requests_total{endpoint=\"/v1/embeddings\",key=\"e2e\",model=\"text-embedding-3-small\",status=\"200\"} 1.0"),
+                metrics);
+        String everything = read(log) + read(dir.resolve("audit.jsonl")) + metrics;
+        assertFalse(everything.contains(UPSTREAM_KEY), "upstream key in the output");
+        assertFalse(everything.contains(clientKey), "client key in the output");
     }
 
     @Test

@@ -69,6 +69,7 @@ class ObservabilityTest {
     static final Path DIAGNOSTICS;
     static final HttpServer AUDIT_SINK;
     static final List<String> AUDIT_EVENTS = new CopyOnWriteArrayList<>();
+    static final List<String> AUDIT_KEY_HEADERS = new CopyOnWriteArrayList<>();
     static final AtomicReference<CountDownLatch> AUDIT_GATE = new AtomicReference<>(new CountDownLatch(0));
 
     static {
@@ -98,6 +99,7 @@ class ObservabilityTest {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+                AUDIT_KEY_HEADERS.add(String.valueOf(exchange.getRequestHeaders().getFirst("proxyKey")));
                 AUDIT_EVENTS.add(body);
                 exchange.sendResponseHeaders(204, -1);
                 exchange.close();
@@ -132,6 +134,7 @@ class ObservabilityTest {
         upstream.resetAll();
         AUDIT_GATE.set(new CountDownLatch(0));
         AUDIT_EVENTS.clear();
+        AUDIT_KEY_HEADERS.clear();
         Files.deleteIfExists(DIAGNOSTICS);
         watcher.checkNow();
     }
@@ -484,6 +487,7 @@ class ObservabilityTest {
             assertNoSecrets("an audit event", event);
         }
         assertEquals(ids, delivered);
+        assertEquals(5, AUDIT_KEY_HEADERS.stream().filter("test-team"::equals).count(), "proxyKey header: " + AUDIT_KEY_HEADERS);
     }
 
     @Test

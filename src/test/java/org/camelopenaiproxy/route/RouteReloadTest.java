@@ -19,6 +19,7 @@ import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
+import org.camelopenaiproxy.support.Metrics;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,6 +52,7 @@ class RouteReloadTest {
             ROUTES = Files.createTempDirectory("proxy-routes");
             ORIGINAL = Files.readString(Path.of("routes/proxy.camel.yaml"));
             Files.writeString(ROUTES.resolve("proxy.camel.yaml"), ORIGINAL);
+            Files.copy(Path.of("routes/audit.camel.yaml"), ROUTES.resolve("audit.camel.yaml"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -108,6 +110,24 @@ class RouteReloadTest {
         // the Java routeConfiguration 'errors' survived the reload: failures are still OpenAI-shaped
         assertOpenAiError(client.send(client.request("/v1/chat/completions")
                 .POST(HttpRequest.BodyPublishers.ofString("{}")).build()), 401, "invalid_api_key");
+    }
+
+    @Test
+    void metrics_survive_a_route_reload() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertEquals(200, client.postJson("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\"}").statusCode());
+        }
+        assertEquals(3, Metrics.scrape(client).value("proxy_requests_total", "status", "200"));
+
+        long before = reloader.applied();
+        edit(tagged("edit-metrics"));
+        awaitIncrease(reloader::applied, before);
+        assertEquals(200, client.postJson("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\"}").statusCode());
+
+        Metrics after = Metrics.scrape(client);
+        assertEquals("edit-metrics", lastBetaHeaderSeenUpstream());
+        assertEquals(4, after.value("proxy_requests_total", "status", "200"), "counts kept across the reload");
+        assertEquals(4, after.value("proxy_request_duration_seconds_count"));
     }
 
     @Test
