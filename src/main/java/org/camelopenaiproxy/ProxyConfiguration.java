@@ -9,9 +9,9 @@ import java.util.stream.Collectors;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.WebSocketClientOptions;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Processor;
@@ -49,7 +49,14 @@ import org.camelopenaiproxy.config.Glob;
 import org.camelopenaiproxy.deadletter.DeadLetterRecord;
 import org.camelopenaiproxy.deadletter.ExhaustedResponder;
 import org.camelopenaiproxy.deadletter.UpstreamRoutes;
+import org.camelopenaiproxy.realtime.RealtimeConnect;
+import org.camelopenaiproxy.realtime.RealtimeEntry;
+import org.camelopenaiproxy.realtime.RealtimeInspector;
+import org.camelopenaiproxy.realtime.WebSocketRelay;
 import org.camelopenaiproxy.upstream.CircuitBreakers;
+import org.camelopenaiproxy.upstream.EgressProxy;
+import org.camelopenaiproxy.upstream.HostOverrides;
+import org.camelopenaiproxy.upstream.UpstreamClients;
 import org.camelopenaiproxy.upstream.Deployment;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.Timeouts;
@@ -160,14 +167,29 @@ public class ProxyConfiguration implements CamelConfiguration {
     String idempotencyInFlight;
     @PropertyInject("proxy.idempotency.wait-ms")
     long idempotencyWaitMillis;
+    @PropertyInject("proxy.websocket.idle-ms")
+    long webSocketIdleMillis;
+    @PropertyInject("proxy.websocket.max-session-ms")
+    long webSocketMaxSessionMillis;
+    @PropertyInject("proxy.websocket.max-frame-bytes")
+    int webSocketMaxFrameBytes;
+    @PropertyInject("proxy.realtime.uri")
+    String realtimeUri;
+    @PropertyInject(value = "proxy.egress.url", defaultValue = "")
+    String egressUrl;
 
     @Override
     public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
 
-        Vertx vertx = Vertx.vertx(new VertxOptions()
+        Map<String, String> hostOverrides = HostOverrides.read(Path.of(upstreamsFile));
+        VertxOptions vertxOptions = new VertxOptions()
                 .setEventLoopPoolSize(eventLoops > 0 ? eventLoops : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)
-                .setPreferNativeTransport(true));
+                .setPreferNativeTransport(true);
+        if (!hostOverrides.isEmpty()) {
+            vertxOptions.setAddressResolverOptions(HostOverrides.resolverOptions(hostOverrides));
+        }
+        Vertx vertx = Vertx.vertx(vertxOptions);
         registry.bind("vertx", vertx); // platform-http's server picks this instance up
         context.addService(new ServiceSupport() {
             @Override
@@ -175,15 +197,20 @@ public class ProxyConfiguration implements CamelConfiguration {
                 vertx.close();
             }
         });
-        HttpClient upstreamClient = vertx.httpClientBuilder()
-                .with(new HttpClientOptions()
+        UpstreamClients upstreamClients = new UpstreamClients(vertx,
+                new HttpClientOptions()
                         .setKeepAlive(true)
                         .setKeepAliveTimeout(60)
                         .setDecompressionSupported(false)
                         .setForceSni(true)
-                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout)))
-                .with(new PoolOptions().setHttp1MaxSize(upstreamMaxConnections).setMaxWaitQueueSize(-1))
-                .build();
+                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout)),
+                new PoolOptions().setHttp1MaxSize(upstreamMaxConnections).setMaxWaitQueueSize(-1),
+                new WebSocketClientOptions()
+                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
+                        .setMaxConnections(upstreamMaxConnections)
+                        .setMaxFrameSize(webSocketMaxFrameBytes)
+                        .setMaxMessageSize(webSocketMaxFrameBytes),
+                EgressProxy.parse(egressUrl), System.getenv());
 
         ConfigWatcher watcher = new ConfigWatcher(configPollMillis);
         context.addService(watcher);
@@ -200,7 +227,8 @@ public class ProxyConfiguration implements CamelConfiguration {
                 UpstreamTarget.fromBaseUrl("default", upstreamBaseUrl, upstreamApiKey), 1, 0, List.of(Glob.of("*")),
                 null, Map.of());
         WatchedFile<List<Deployment>> upstreams = watcher.watch(new WatchedFile<>(Path.of(upstreamsFile),
-                content -> UpstreamsFile.parse(content, fallback, UpstreamsFile::secret)));
+                content -> HostOverrides.warnIfChanged(UpstreamsFile.parse(content, fallback, UpstreamsFile::secret),
+                        hostOverrides)));
         for (Deployment d : upstreams.get()) {
             if (d.target().apiKey().isBlank()) {
                 LOG.warn("Upstream {} has no key (OPENAI_API_KEY or its api_key_env is not set)", d);
@@ -241,8 +269,11 @@ public class ProxyConfiguration implements CamelConfiguration {
         CircuitBreakers breakers = new CircuitBreakers(breakerFailureRate, breakerWindow, breakerMinimumCalls,
                 Duration.ofMillis(breakerOpenMillis));
         registry.bind("circuitBreakers", breakers);
-        registry.bind("upstreamCall", new UpstreamCall(upstreamClient, new UpstreamSelector(upstreams::get, breakers),
-                retryPolicy, timeouts, gate));
+        UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
+        registry.bind("upstreamCall", new UpstreamCall(upstreamClients, selector, retryPolicy, timeouts, gate));
+        registry.bind("realtimeInspector", new RealtimeInspector(keyStore::aliases));
+        registry.bind("realtimeConnect", new RealtimeConnect(upstreamClients, selector, retryPolicy, timeouts, gate,
+                retryMaxAttempts));
         registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody));
         registry.bind("exhaustedResponder", new ExhaustedResponder());
         context.addRoutes(new UpstreamRoutes(retryPolicy, retryMaxAttempts, retryInitialDelay, retryMaxDelay));
@@ -255,16 +286,24 @@ public class ProxyConfiguration implements CamelConfiguration {
             registry.bind("routeReloader", reloader);
         }
 
-        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay(vertx, timeouts)));
+        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts));
+        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, responseWriter);
         registry.bind("proxyEntry", entry);
+        RealtimeEntry realtimeEntry = new RealtimeEntry(context, realtimeUri, gate, responseWriter,
+                new WebSocketRelay(vertx, webSocketIdleMillis, webSocketMaxSessionMillis));
+        registry.bind("realtimeEntry", realtimeEntry);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override
             public void notify(CamelEvent event) throws Exception {
                 if (event instanceof CamelEvent.CamelContextStartedEvent) {
-                    entry.register(VertxPlatformHttpRouter.lookup(context, VertxPlatformHttpRouter.getRouterNameFromPort(port)));
+                    VertxPlatformHttpRouter router = VertxPlatformHttpRouter.lookup(context,
+                            VertxPlatformHttpRouter.getRouterNameFromPort(port));
+                    realtimeEntry.register(router); // WebSocket upgrades first
+                    entry.register(router);
                 }
             }
         });
-        LOG.info("Upstreams: {}; Vert.x native transport: {}", upstreams.get(), vertx.isNativeTransportEnabled());
+        LOG.info("Upstreams: {}; egress proxy: {}; Vert.x native transport: {}", upstreams.get(),
+                upstreamClients.describeDefaultEgress(), vertx.isNativeTransportEnabled());
     }
 }

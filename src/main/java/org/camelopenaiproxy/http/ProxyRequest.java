@@ -13,6 +13,7 @@ import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.limits.RateLimitStatus;
 import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.realtime.SessionStats;
 import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.usage.Outcome;
 
@@ -49,6 +50,7 @@ public final class ProxyRequest {
     private boolean finished;
     private ResponseRecorder recorder;
     private String cacheStatus = "BYPASS";
+    private SessionStats session;
 
     public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
         this.request = request;
@@ -188,6 +190,15 @@ public final class ProxyRequest {
 
     public void rateLimits(RateLimitStatus rateLimits) {
         this.rateLimits = rateLimits;
+    }
+
+    /** The WebSocket session this request became ({@code null} for plain HTTP): duration, frames, bytes, usage. */
+    public SessionStats session() {
+        return session;
+    }
+
+    public void session(SessionStats session) {
+        this.session = session;
     }
 
     /** Runs {@code listener} once, when the answer has been delivered, failed, or the client left. */

@@ -5,7 +5,6 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -35,15 +34,15 @@ public class UpstreamCall extends AsyncProcessorSupport {
 
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
-    private final HttpClient client;
+    private final UpstreamClients clients;
     private final UpstreamSelector selector;
     private final RetryPolicy retryPolicy;
     private final Timeouts timeouts;
     private final ReloadGate gate;
 
-    public UpstreamCall(HttpClient client, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
+    public UpstreamCall(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
             ReloadGate gate) {
-        this.client = client;
+        this.clients = clients;
         this.selector = selector;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
@@ -95,7 +94,7 @@ public class UpstreamCall extends AsyncProcessorSupport {
         Object body = message.getBody();
         long started = System.nanoTime();
         gate.park();
-        client.request(options).onComplete(opened -> {
+        clients.http(deployment).request(clients.route(options, deployment)).onComplete(opened -> {
             if (opened.failed()) {
                 failed(exchange, request, choice, started, opened.cause(), callback);
                 return;
