@@ -39,13 +39,13 @@ public final class SessionStats {
     }
 
     /** A data frame from the client, on its way upstream. */
-    void toUpstream(WebSocketFrame frame) {
+    public void toUpstream(WebSocketFrame frame) {
         framesToUpstream++;
         bytesToUpstream += frame.binaryData().length();
     }
 
     /** A data frame from the upstream, on its way to the client; a whole {@code response.done} event is read for usage. */
-    void toClient(WebSocketFrame frame) {
+    public void toClient(WebSocketFrame frame) {
         framesToClient++;
         Buffer data = frame.binaryData();
         bytesToClient += data.length();

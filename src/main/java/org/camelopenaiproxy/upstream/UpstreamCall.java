@@ -33,6 +33,8 @@ import org.camelopenaiproxy.http.StreamingBody;
 public class UpstreamCall extends AsyncProcessorSupport {
 
     private static final int MAX_ERROR_BODY = 64 * 1024;
+    private static final ProxyException EGRESS_REFUSED = ProxyException.upstreamUnreachable(
+            "The egress proxy refused the proxy's credentials (407).", null);
 
     private final UpstreamClients clients;
     private final UpstreamSelector selector;
@@ -108,6 +110,12 @@ public class UpstreamCall extends AsyncProcessorSupport {
                 }
                 HttpClientResponse response = answered.result();
                 int status = response.statusCode();
+                if (status == 407 && clients.egress(deployment) != null) {
+                    // a plain-HTTP upstream is reached through the egress proxy, which refused us
+                    upstreamRequest.reset();
+                    failed(exchange, request, choice, started, EGRESS_REFUSED, callback);
+                    return;
+                }
                 if (retryPolicy.retryableStatus(status)) {
                     rejected(exchange, request, choice, started, response, callback);
                     return;

@@ -23,7 +23,8 @@ import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
  * A scripted WebSocket upstream on 127.0.0.1 (its own Vert.x): records every handshake it sees
  * (URI, headers, the peer's port), may refuse it with an HTTP answer, and by default echoes every data
  * frame back unchanged after greeting with one text frame. Subprotocol {@code realtime} is chosen
- * when offered, as OpenAI does.
+ * when offered, as OpenAI does. Plain HTTP requests are recorded likewise and answered by a script
+ * ({@link #http}). With TLS server options it is an HTTPS/WSS upstream.
  */
 public final class WebSocketUpstream implements AutoCloseable {
 
@@ -48,7 +49,9 @@ public final class WebSocketUpstream implements AutoCloseable {
     private final Vertx vertx = Vertx.vertx();
     private final HttpServer server;
     private final List<Handshake> handshakes = new CopyOnWriteArrayList<>();
+    private final List<Handshake> httpRequests = new CopyOnWriteArrayList<>();
     private final List<Frame> received = new CopyOnWriteArrayList<>();
+    private volatile Consumer<HttpServerRequest> http = req -> req.response().setStatusCode(404).end();
     private final LinkedBlockingQueue<ServerWebSocket> sessions = new LinkedBlockingQueue<>();
     private volatile Function<HttpServerRequest, Refusal> refuse = req -> null;
     private volatile Consumer<ServerWebSocket> behaviour = this::echo;
@@ -63,6 +66,12 @@ public final class WebSocketUpstream implements AutoCloseable {
         options.setWebSocketSubProtocols(List.of("realtime")).setMaxWebSocketFrameSize(1 << 20);
         server = vertx.createHttpServer(options)
                 .requestHandler(req -> {
+                    if (!"websocket".equalsIgnoreCase(req.getHeader("Upgrade"))) {
+                        httpRequests.add(new Handshake(req.uri(),
+                                MultiMap.caseInsensitiveMultiMap().addAll(req.headers()), req.remoteAddress().port()));
+                        http.accept(req);
+                        return;
+                    }
                     handshakes.add(new Handshake(req.uri(), MultiMap.caseInsensitiveMultiMap().addAll(req.headers()),
                             req.remoteAddress().port()));
                     Refusal refusal = refuse.apply(req);
@@ -120,6 +129,7 @@ public final class WebSocketUpstream implements AutoCloseable {
     /** Forgets earlier handshakes, frames and closes; back to echoing and accepting. */
     public void reset() {
         handshakes.clear();
+        httpRequests.clear();
         received.clear();
         sessions.clear();
         refuse = req -> null;
@@ -136,6 +146,17 @@ public final class WebSocketUpstream implements AutoCloseable {
         this.behaviour = behaviour;
     }
 
+    /** What plain (not upgrade) HTTP requests get. */
+    public void http(Consumer<HttpServerRequest> http) {
+        this.http = http;
+    }
+
+    /** Plain HTTP requests seen, oldest first. */
+    public List<Handshake> httpRequests() {
+        return httpRequests;
+    }
+
+    /** WebSocket handshakes seen, oldest first. */
     public List<Handshake> handshakes() {
         return handshakes;
     }
