@@ -82,12 +82,18 @@ class EgressTest {
                         address: 127.0.0.1
                         egress_proxy: none
                         models: ["dns-*"]
+                      - name: via-socks
+                        base_url: http://127.0.0.1:%1$d/v1
+                        api_key_env: TEST_EGRESS_UPSTREAM_KEY
+                        egress_proxy: %6$s
+                        models: ["socks-*"]
                       - name: wrong-credentials
                         base_url: http://127.0.0.1:%1$d/v1
                         api_key_env: TEST_EGRESS_UPSTREAM_KEY
                         egress_proxy: http://egress-user:wrong@127.0.0.1:%5$d
                         models: ["badauth-*"]
-                    """.formatted(PLAIN.port(), TLS.port(), proxy, cert.caPem(), EGRESS.port()));
+                    """.formatted(PLAIN.port(), TLS.port(), proxy, cert.caPem(), EGRESS.port(),
+                            proxy.replace("http://", "socks5://")));
             System.setProperty("TEST_EGRESS_UPSTREAM_KEY", TestEnv.UPSTREAM_KEY);
             System.setProperty("test.egress.upstreams", upstreams.toString());
         } catch (Exception e) {
@@ -228,6 +234,22 @@ class EgressTest {
         assertEquals(WebSocketUpstream.GREETING, texts.poll(10, TimeUnit.SECONDS));
         ws.close();
         assertEquals("upstream.invalid.example:" + PLAIN.port(), PLAIN.handshakes().get(0).headers().get("Host"));
+    }
+
+    @Test
+    void socks5_carries_json_and_a_websocket() throws Exception {
+        HttpResponse<String> json = chat("socks-json", false);
+        assertEquals(200, json.statusCode(), json.body());
+        assertCameThroughTheProxy(PLAIN, PLAIN.httpRequests().get(0).remotePort());
+
+        LinkedBlockingQueue<String> texts = new LinkedBlockingQueue<>();
+        WebSocket ws = realtime("socks-realtime", texts);
+        assertEquals(WebSocketUpstream.GREETING, texts.poll(10, TimeUnit.SECONDS));
+        ws.close();
+        assertCameThroughTheProxy(PLAIN, PLAIN.handshakes().get(0).remotePort());
+        assertTrue(EGRESS.tunnels().stream().allMatch(t -> t.method().equals("SOCKS5")
+                && t.target().endsWith(":" + PLAIN.port())), EGRESS.tunnels().toString());
+        assertEquals(2, EGRESS.tunnels().size(), "one tunnel for the HTTP connection, one for the WebSocket");
     }
 
     @Test

@@ -19,7 +19,8 @@ import io.vertx.core.net.NetSocket;
 /**
  * A small egress proxy on 127.0.0.1, the kind a corporate network puts between the proxy and the
  * internet: HTTP {@code CONNECT} tunnels (TLS upstreams, WebSockets) and absolute-form forwarding
- * (plain-HTTP upstreams), with Basic authentication ({@code 407} otherwise). It records each
+ * (plain-HTTP upstreams), with Basic authentication ({@code 407} otherwise), and SOCKS5 with the
+ * same username and password, on the same port (told apart by the first byte). It records each
  * request's target and the local port of every connection it opens to a target, which is how a test
  * sees that an upstream's connection came from here.
  */
@@ -47,6 +48,10 @@ public final class ConnectProxy implements AutoCloseable {
     private void accept(NetSocket socket) {
         Buffer head = Buffer.buffer();
         socket.handler(chunk -> {
+            if (head.length() == 0 && chunk.length() > 0 && chunk.getByte(0) == 5) {
+                new Socks5(socket).accept(chunk);
+                return;
+            }
             head.appendBuffer(chunk);
             String text = head.toString(StandardCharsets.ISO_8859_1);
             int end = text.indexOf("\r\n\r\n");
@@ -98,24 +103,126 @@ public final class ConnectProxy implements AutoCloseable {
         String host = authority.substring(0, colon);
         int port = Integer.parseInt(authority.substring(colon + 1));
         tunnels.add(new Tunnel(method, authority));
+        Buffer first = connect ? Buffer.buffer() : Buffer.buffer(forwardedHead.append("\r\n").toString(), "ISO-8859-1");
+        tunnel(socket, host, port, connect ? Buffer.buffer("HTTP/1.1 200 Connection established\r\n\r\n") : null,
+                Buffer.buffer("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"), first.appendBuffer(rest));
+    }
+
+    /** Connects to the target, answers the client, then pipes both ways; {@code first} goes to the target first. */
+    private void tunnel(NetSocket socket, String host, int port, Buffer established, Buffer failure, Buffer first) {
         client.connect(port, host).onComplete(connected -> {
             if (connected.failed()) {
-                socket.end(Buffer.buffer("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"));
+                socket.end(failure);
                 return;
             }
             NetSocket target = connected.result();
             outgoingPorts.add(target.localAddress().port());
-            if (connect) {
-                socket.write(Buffer.buffer("HTTP/1.1 200 Connection established\r\n\r\n"));
-            } else {
-                target.write(Buffer.buffer(forwardedHead.append("\r\n").toString(), "ISO-8859-1"));
+            if (established != null) {
+                socket.write(established);
             }
-            if (rest.length() > 0) {
-                target.write(rest);
+            if (first.length() > 0) {
+                target.write(first);
             }
             socket.pipeTo(target);
             target.pipeTo(socket);
         });
+    }
+
+    /** SOCKS5 (RFC 1928) with username/password authentication (RFC 1929), CONNECT only. */
+    private final class Socks5 {
+        private final NetSocket socket;
+        private Buffer in = Buffer.buffer();
+        private int stage; // 0 greeting, 1 authentication, 2 request
+
+        Socks5(NetSocket socket) {
+            this.socket = socket;
+            socket.handler(this::accept);
+        }
+
+        void accept(Buffer chunk) {
+            in.appendBuffer(chunk);
+            while (true) {
+                int used = stage == 0 ? greeting() : stage == 1 ? authentication() : request();
+                if (used <= 0) {
+                    return;
+                }
+                in = in.getBuffer(used, in.length());
+                if (stage == 3) {
+                    return;
+                }
+            }
+        }
+
+        private int greeting() {
+            if (in.length() < 2 || in.length() < 2 + in.getUnsignedByte(1)) {
+                return 0;
+            }
+            boolean password = false;
+            for (int i = 0; i < in.getUnsignedByte(1); i++) {
+                password |= in.getByte(2 + i) == 2;
+            }
+            if (!password) {
+                refused.incrementAndGet();
+                socket.end(Buffer.buffer(new byte[] {5, (byte) 0xFF}));
+                return -1;
+            }
+            socket.write(Buffer.buffer(new byte[] {5, 2}));
+            stage = 1;
+            return 2 + in.getUnsignedByte(1);
+        }
+
+        private int authentication() {
+            if (in.length() < 2) {
+                return 0;
+            }
+            int userLength = in.getUnsignedByte(1);
+            if (in.length() < 3 + userLength || in.length() < 3 + userLength + in.getUnsignedByte(2 + userLength)) {
+                return 0;
+            }
+            int passwordLength = in.getUnsignedByte(2 + userLength);
+            String user = in.getString(2, 2 + userLength, "UTF-8");
+            String password = in.getString(3 + userLength, 3 + userLength + passwordLength, "UTF-8");
+            String presented = "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+            if (!expectedAuthorization.equals(presented)) {
+                refused.incrementAndGet();
+                socket.end(Buffer.buffer(new byte[] {1, 1}));
+                return -1;
+            }
+            socket.write(Buffer.buffer(new byte[] {1, 0}));
+            stage = 2;
+            return 3 + userLength + passwordLength;
+        }
+
+        private int request() {
+            if (in.length() < 5) {
+                return 0;
+            }
+            int type = in.getUnsignedByte(3);
+            int addressLength = type == 1 ? 4 : type == 4 ? 16 : 1 + in.getUnsignedByte(4);
+            if (in.length() < 4 + addressLength + 2) {
+                return 0;
+            }
+            String host;
+            if (type == 3) {
+                host = in.getString(5, 5 + in.getUnsignedByte(4), "US-ASCII");
+            } else {
+                try {
+                    host = java.net.InetAddress.getByAddress(in.getBytes(4, 4 + addressLength)).getHostAddress();
+                } catch (java.net.UnknownHostException e) {
+                    socket.close();
+                    return -1;
+                }
+            }
+            int port = in.getUnsignedShort(4 + addressLength);
+            int used = 4 + addressLength + 2;
+            stage = 3;
+            socket.pause();
+            socket.handler(null);
+            tunnels.add(new Tunnel("SOCKS5", host + ":" + port));
+            tunnel(socket, host, port, Buffer.buffer(new byte[] {5, 0, 0, 1, 0, 0, 0, 0, 0, 0}),
+                    Buffer.buffer(new byte[] {5, 1, 0, 1, 0, 0, 0, 0, 0, 0}), in.getBuffer(used, in.length()));
+            return used;
+        }
     }
 
     public int port() {
