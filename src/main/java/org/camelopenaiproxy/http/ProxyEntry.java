@@ -14,6 +14,7 @@ import org.apache.camel.Message;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.usage.Outcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,6 +121,10 @@ public class ProxyEntry extends ServiceSupport {
         } catch (RuntimeException e) {
             LOG.warn("Failed to write the response: {}", e.toString());
             request.request().response().reset();
+        }
+        if (request.clientGone()) {
+            // nothing was written or relayed: the finish listeners (concurrency slot, tokens) run here
+            request.finish(new Outcome(499, null, 0));
         }
     }
 

@@ -146,6 +146,9 @@ public class RealtimeEntry extends ServiceSupport {
             LOG.warn("Failed to answer a WebSocket handshake: {}", e.toString());
             request.request().response().reset();
         }
+        if (request.clientGone()) {
+            request.finish(new Outcome(499, null, 0)); // the writer wrote nothing: release the slot here
+        }
     }
 
     /** The upstream accepted: upgrade the client with the upstream's subprotocol, then relay. */
