@@ -91,7 +91,11 @@ public class WebSocketRelay {
                 }
                 lastActivity = System.nanoTime();
                 count(frame, toUpstream);
-                to.writeFrame(frame);
+                try {
+                    to.writeFrame(frame);
+                } catch (IllegalStateException closing) {
+                    return; // the other side is closing at this moment: its close handler ends the session
+                }
                 if (to.writeQueueFull()) {
                     from.pause();
                     to.drainHandler(v -> from.resume());

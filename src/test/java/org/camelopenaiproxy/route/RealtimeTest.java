@@ -50,6 +50,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RealtimeTest {
 
     static final String KEYS = """
+            aliases:
+              voice: gpt-4o-realtime-preview
             keys:
               - name: realtime-team
                 key_sha256: {{hash:sk-rt}}
@@ -203,6 +205,69 @@ class RealtimeTest {
     }
 
     @Test
+    void a_slow_client_slows_the_upstream_down_instead_of_filling_the_proxy() throws Exception {
+        int frameSize = 32 * 1024;
+        int cap = 1536; // 48 MiB: far beyond what socket buffers hold
+        CompletableFuture<Integer> sentUntilStalled = new CompletableFuture<>();
+        UPSTREAM.behaviour(ws -> ws.textMessageHandler(go -> new Pump(ws, frameSize, cap, sentUntilStalled).run()));
+        Session s = open("sk-rt");
+        s.ws.pause(); // the client stops reading
+        s.ws.writeTextMessage("go");
+        int sent = sentUntilStalled.get(60, TimeUnit.SECONDS);
+        assertTrue(sent < cap, "the upstream could write " + sent + " frames to a client that reads nothing");
+
+        s.ws.resume();
+        for (int i = 0; i < sent; i++) {
+            Frame f = s.frames.poll(30, TimeUnit.SECONDS);
+            assertNotNull(f, "frame " + i + " of " + sent + " never arrived");
+            assertEquals(i, f.data().getInt(0), "out of order");
+            assertEquals(frameSize, f.data().length());
+        }
+        s.ws.close();
+    }
+
+    /**
+     * Writes numbered binary frames as fast as the connection drains them, until {@code cap} or until
+     * no drain came for two seconds (the reader stopped, and the stop reached this writer).
+     */
+    static final class Pump {
+        final io.vertx.core.http.ServerWebSocket ws;
+        final int frameSize;
+        final int cap;
+        final CompletableFuture<Integer> result;
+        int sent;
+        long stallTimer = -1;
+
+        Pump(io.vertx.core.http.ServerWebSocket ws, int frameSize, int cap, CompletableFuture<Integer> result) {
+            this.ws = ws;
+            this.frameSize = frameSize;
+            this.cap = cap;
+            this.result = result;
+        }
+
+        void run() {
+            if (stallTimer >= 0) {
+                UPSTREAM.vertx().cancelTimer(stallTimer);
+            }
+            while (sent < cap && !ws.writeQueueFull()) {
+                Buffer frame = Buffer.buffer(new byte[frameSize]);
+                frame.setInt(0, sent++);
+                ws.writeBinaryMessage(frame);
+            }
+            if (sent >= cap) {
+                result.complete(sent);
+                return;
+            }
+            stallTimer = UPSTREAM.vertx().setTimer(2000, id -> result.complete(sent));
+            ws.drainHandler(v -> {
+                if (!result.isDone()) {
+                    run();
+                }
+            });
+        }
+    }
+
+    @Test
     void pings_are_answered() throws Exception {
         Session s = open("sk-rt");
         s.ws.writePing(Buffer.buffer("are you there"));
@@ -268,6 +333,14 @@ class RealtimeTest {
         assertEquals("rt-req-1", seen.headers().get("X-Request-Id"));
         assertNull(seen.headers().get("Cookie"));
         assertNull(seen.headers().get("Sec-WebSocket-Protocol"));
+        s.ws.close();
+    }
+
+    @Test
+    void a_model_alias_in_the_query_reaches_the_upstream_as_the_real_name() throws Exception {
+        Session s = open("/v1/realtime?foo=1&model=voice", bearer("sk-rt"), null).get(10, TimeUnit.SECONDS);
+        s.next();
+        assertEquals("/v1/realtime?foo=1&model=gpt-4o-realtime-preview", UPSTREAM.handshakes().get(0).uri());
         s.ws.close();
     }
 
