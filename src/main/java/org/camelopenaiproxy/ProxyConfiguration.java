@@ -242,7 +242,8 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
         registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
         registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
-        registry.bind("requestInspector", new RequestInspector(keyStore::aliases));
+        RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
+        registry.bind("requestInspector", requestInspector);
         registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);
         CaffeineResponseStore<StoredResponse> cacheStore = new CaffeineResponseStore<>(cacheMaxBytes, cacheMaxEntries,
                 Duration.ofMillis(cacheTtl), StoredResponse::weight);
@@ -271,7 +272,7 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("circuitBreakers", breakers);
         UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
         registry.bind("upstreamCall", new UpstreamCall(upstreamClients, selector, retryPolicy, timeouts, gate));
-        registry.bind("realtimeInspector", new RealtimeInspector(keyStore::aliases));
+        registry.bind("realtimeInspector", new RealtimeInspector(requestInspector));
         registry.bind("realtimeConnect", new RealtimeConnect(upstreamClients, selector, retryPolicy, timeouts, gate,
                 retryMaxAttempts));
         registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody));

@@ -86,7 +86,22 @@ public class ProxyEntry extends ServiceSupport {
     }
 
     private void send(ProxyRequest request) {
-        Exchange exchange = pipeline.createExchange();
+        Exchange exchange = exchange(pipeline, request);
+        try {
+            producer.process(exchange, doneSync -> complete(exchange, request));
+        } catch (Throwable e) {
+            exchange.setException(e);
+            complete(exchange, request);
+        }
+    }
+
+    /**
+     * A new exchange for {@code request} on {@code endpoint}: the request in property
+     * {@link ProxyRequest#PROPERTY}, its headers, a valid request id (the client's or a new one),
+     * method, path and query.
+     */
+    public static Exchange exchange(Endpoint endpoint, ProxyRequest request) {
+        Exchange exchange = endpoint.createExchange();
         exchange.setProperty(ProxyRequest.PROPERTY, request);
         HttpServerRequest req = request.request();
         Message message = exchange.getMessage();
@@ -106,12 +121,7 @@ public class ProxyEntry extends ServiceSupport {
         if (query != null) {
             message.setHeader(Exchange.HTTP_QUERY, query);
         }
-        try {
-            producer.process(exchange, doneSync -> complete(exchange, request));
-        } catch (Throwable e) {
-            exchange.setException(e);
-            complete(exchange, request);
-        }
+        return exchange;
     }
 
     private void complete(Exchange exchange, ProxyRequest request) {

@@ -24,6 +24,7 @@ import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.upstream.Deployment;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.Timeouts;
+import org.camelopenaiproxy.upstream.UpstreamCall;
 import org.camelopenaiproxy.upstream.UpstreamClients;
 import org.camelopenaiproxy.upstream.UpstreamFailure;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
@@ -86,11 +87,7 @@ public class RealtimeConnect extends AsyncProcessorSupport {
         String model = request.facts().model();
         UpstreamSelector.Choice choice = selector.select(model, request.triedDeployments());
         if (choice == null) {
-            exchange.setException(selector.anyServes(model)
-                    ? new UpstreamFailure(503, "upstream_unavailable",
-                            "No upstream deployment can take the session now (all failing or circuit open).", false, 0, null)
-                    : new ProxyException(404, "invalid_request_error", "model_not_found", "model",
-                            "No upstream deployment serves model '" + model + "'."));
+            exchange.setException(selector.unavailable(model));
             callback.done(false);
             return;
         }
@@ -163,7 +160,7 @@ public class RealtimeConnect extends AsyncProcessorSupport {
         message.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
         message.setHeader(Exchange.CONTENT_TYPE, contentType != null ? contentType : OpenAiError.CONTENT_TYPE);
         message.setBody(body);
-        long retryAfter = retryAfterMillis(headers);
+        long retryAfter = UpstreamCall.retryAfterMillis(headers);
         if (retryAfter > 0) {
             exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, retryAfter);
         }
@@ -191,22 +188,6 @@ public class RealtimeConnect extends AsyncProcessorSupport {
 
     private boolean mayRetry(ProxyRequest request) {
         return !request.clientGone() && request.attempts().size() < maxAttempts;
-    }
-
-    private static long retryAfterMillis(MultiMap headers) {
-        try {
-            String ms = headers.get(ProxyHeaders.RETRY_AFTER_MS);
-            if (ms != null) {
-                return Math.max(0, (long) Double.parseDouble(ms.trim()));
-            }
-            String seconds = headers.get(ProxyHeaders.RETRY_AFTER);
-            if (seconds != null) {
-                return Math.max(0, (long) (Double.parseDouble(seconds.trim()) * 1000));
-            }
-        } catch (NumberFormatException dateOrGarbage) {
-            // not a number: no hint
-        }
-        return 0;
     }
 
     private static long millisSince(long started) {

@@ -1,8 +1,5 @@
 package org.camelopenaiproxy.realtime;
 
-import java.util.Map;
-import java.util.regex.Pattern;
-
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
@@ -15,10 +12,10 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
+import org.camelopenaiproxy.http.ProxyEntry;
 import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
-import org.camelopenaiproxy.http.RequestIds;
 import org.camelopenaiproxy.http.ResponseWriter;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
 import org.camelopenaiproxy.usage.Outcome;
@@ -40,7 +37,6 @@ public class RealtimeEntry extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(RealtimeEntry.class);
     private static final String API_PREFIX = "/v1/";
-    private static final Pattern VALID_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
     private final CamelContext camelContext;
     private final String routeUri;
@@ -98,33 +94,15 @@ public class RealtimeEntry extends ServiceSupport {
     }
 
     private void send(ProxyRequest request) {
-        Exchange exchange = route.createExchange();
-        exchange.setProperty(ProxyRequest.PROPERTY, request);
-        HttpServerRequest req = request.request();
+        Exchange exchange = ProxyEntry.exchange(route, request);
         Message message = exchange.getMessage();
-        Map<String, Object> headers = message.getHeaders();
-        for (Map.Entry<String, String> h : req.headers()) {
-            headers.putIfAbsent(h.getKey(), h.getValue());
-        }
-        Subprotocols offer = Subprotocols.parse(req.getHeader(Subprotocols.HEADER));
-        headers.remove(Subprotocols.HEADER);
+        Subprotocols offer = Subprotocols.parse(request.request().getHeader(Subprotocols.HEADER));
+        message.removeHeader(Subprotocols.HEADER);
         if (offer.apiKey() != null && message.getHeader(ProxyHeaders.AUTHORIZATION) == null
                 && message.getHeader(ProxyHeaders.API_KEY) == null) {
             message.setHeader(ProxyHeaders.AUTHORIZATION, "Bearer " + offer.apiKey());
         }
         exchange.setProperty(RealtimeConnect.SUBPROTOCOLS, offer.forwarded());
-        String requestId = message.getHeader(ProxyHeaders.X_REQUEST_ID, String.class);
-        if (requestId == null || !VALID_REQUEST_ID.matcher(requestId).matches()) {
-            requestId = RequestIds.next();
-            message.setHeader(ProxyHeaders.X_REQUEST_ID, requestId);
-        }
-        request.requestId(requestId);
-        message.setHeader(Exchange.HTTP_METHOD, req.method().name());
-        message.setHeader(Exchange.HTTP_PATH, request.path());
-        String query = req.query();
-        if (query != null) {
-            message.setHeader(Exchange.HTTP_QUERY, query);
-        }
         try {
             producer.process(exchange, doneSync -> complete(exchange, request));
         } catch (Throwable e) {

@@ -3,13 +3,9 @@ package org.camelopenaiproxy.realtime;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
-import java.util.function.Supplier;
-
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.policy.RequestFacts;
 import org.camelopenaiproxy.policy.RequestInspector;
@@ -22,10 +18,11 @@ import org.camelopenaiproxy.policy.RequestInspector;
  */
 public class RealtimeInspector implements Processor {
 
-    private final Supplier<Map<String, String>> globalAliases;
+    private final RequestInspector aliases;
 
-    public RealtimeInspector(Supplier<Map<String, String>> globalAliases) {
-        this.globalAliases = globalAliases;
+    /** @param aliases the HTTP pipeline's inspector, whose alias rules apply here too */
+    public RealtimeInspector(RequestInspector aliases) {
+        this.aliases = aliases;
     }
 
     @Override
@@ -38,20 +35,12 @@ public class RealtimeInspector implements Processor {
             request.facts(RequestFacts.UNKNOWN);
             return;
         }
-        String model = alias(request.client(), requested);
+        String model = aliases.alias(request.client(), requested);
         if (!model.equals(requested)) {
             message.setHeader(Exchange.HTTP_QUERY, replaceParam(query, "model", model));
         }
         request.facts(new RequestFacts(requested, model, null, true, false, 0, false));
         exchange.setProperty(RequestInspector.MODEL, model);
-    }
-
-    private String alias(ClientKey key, String model) {
-        String target = key == null ? null : key.aliases().get(model);
-        if (target == null) {
-            target = globalAliases.get().get(model);
-        }
-        return target == null ? model : target;
     }
 
     /** The first value of a query parameter, decoded; {@code null} when absent. */

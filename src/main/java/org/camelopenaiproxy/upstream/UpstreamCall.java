@@ -70,11 +70,7 @@ public class UpstreamCall extends AsyncProcessorSupport {
         String model = request.facts().model();
         UpstreamSelector.Choice choice = selector.select(model, request.triedDeployments());
         if (choice == null) {
-            exchange.setException(selector.anyServes(model)
-                    ? new UpstreamFailure(503, "upstream_unavailable",
-                            "No upstream deployment can take the request now (all failing or circuit open).", false, 0, null)
-                    : new ProxyException(404, "invalid_request_error", "model_not_found", "model",
-                            "No upstream deployment serves model '" + model + "'."));
+            exchange.setException(selector.unavailable(model));
             callback.done(false);
             return;
         }
@@ -192,12 +188,17 @@ public class UpstreamCall extends AsyncProcessorSupport {
 
     /** {@code retry-after-ms}, else {@code Retry-After} in seconds, else 0. */
     static long retryAfterMillis(HttpClientResponse response) {
+        return retryAfterMillis(response.headers());
+    }
+
+    /** {@code retry-after-ms}, else {@code Retry-After} in seconds, else 0, from an upstream's answer headers. */
+    public static long retryAfterMillis(MultiMap headers) {
         try {
-            String ms = response.getHeader("retry-after-ms");
+            String ms = headers.get("retry-after-ms");
             if (ms != null) {
                 return Math.max(0, (long) Double.parseDouble(ms.trim()));
             }
-            String seconds = response.getHeader("retry-after");
+            String seconds = headers.get("retry-after");
             if (seconds != null) {
                 return Math.max(0, (long) (Double.parseDouble(seconds.trim()) * 1000));
             }
