@@ -113,7 +113,15 @@ public class RealtimeConnect extends AsyncProcessorSupport {
 
         long started = System.nanoTime();
         gate.park();
-        clients.webSockets(deployment).connect(options).onComplete(connected -> {
+        io.vertx.core.Future<WebSocket> connecting;
+        try {
+            connecting = clients.webSockets(deployment).connect(options);
+        } catch (RuntimeException refused) {
+            gate.unpark();
+            failed(exchange, request, choice, started, refused, callback);
+            return;
+        }
+        connecting.onComplete(connected -> {
             gate.unpark();
             if (connected.succeeded()) {
                 WebSocket socket = connected.result();

@@ -21,6 +21,7 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.http.WebSocketFrame;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.ProxyClient;
@@ -265,6 +266,19 @@ class RealtimeTest {
                 }
             });
         }
+    }
+
+    @Test
+    void a_client_frame_over_64_kib_ends_the_session_on_both_sides() throws Exception {
+        // platform-http's server takes client frames up to 64 KiB (Vert.x's default) and drops the
+        // connection on a larger one: the upstream session must end with it, not linger
+        Session s = open("sk-rt");
+        s.next();
+        s.ws.writeFrame(WebSocketFrame.binaryFrame(Buffer.buffer(new byte[100_000]), true));
+        s.closed.get(10, TimeUnit.SECONDS);
+        assertEquals((short) 1001, UPSTREAM.closeSeen().get(10, TimeUnit.SECONDS));
+        assertEquals("client connection lost", UPSTREAM.closeReasonSeen());
+        assertTrue(UPSTREAM.received().isEmpty());
     }
 
     @Test
