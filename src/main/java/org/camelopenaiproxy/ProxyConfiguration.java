@@ -9,9 +9,9 @@ import java.util.stream.Collectors;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.WebSocketClientOptions;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Processor;
@@ -69,7 +69,14 @@ import org.camelopenaiproxy.config.Glob;
 import org.camelopenaiproxy.deadletter.DeadLetterRecord;
 import org.camelopenaiproxy.deadletter.ExhaustedResponder;
 import org.camelopenaiproxy.deadletter.UpstreamRoutes;
+import org.camelopenaiproxy.realtime.RealtimeConnect;
+import org.camelopenaiproxy.realtime.RealtimeEntry;
+import org.camelopenaiproxy.realtime.RealtimeInspector;
+import org.camelopenaiproxy.realtime.WebSocketRelay;
 import org.camelopenaiproxy.upstream.CircuitBreakers;
+import org.camelopenaiproxy.upstream.EgressProxy;
+import org.camelopenaiproxy.upstream.HostOverrides;
+import org.camelopenaiproxy.upstream.UpstreamClients;
 import org.camelopenaiproxy.upstream.Deployment;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.Timeouts;
@@ -192,14 +199,29 @@ public class ProxyConfiguration implements CamelConfiguration {
     String diagnosticsFile;
     @PropertyInject("proxy.usage.request-stream-usage")
     boolean requestStreamUsage;
+    @PropertyInject("proxy.websocket.idle-ms")
+    long webSocketIdleMillis;
+    @PropertyInject("proxy.websocket.max-session-ms")
+    long webSocketMaxSessionMillis;
+    @PropertyInject("proxy.websocket.max-frame-bytes")
+    int webSocketMaxFrameBytes;
+    @PropertyInject("proxy.realtime.uri")
+    String realtimeUri;
+    @PropertyInject(value = "proxy.egress.url", defaultValue = "")
+    String egressUrl;
 
     @Override
     public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
 
-        Vertx vertx = Vertx.vertx(new VertxOptions()
+        Map<String, String> hostOverrides = HostOverrides.read(Path.of(upstreamsFile));
+        VertxOptions vertxOptions = new VertxOptions()
                 .setEventLoopPoolSize(eventLoops > 0 ? eventLoops : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)
-                .setPreferNativeTransport(true));
+                .setPreferNativeTransport(true);
+        if (!hostOverrides.isEmpty()) {
+            vertxOptions.setAddressResolverOptions(HostOverrides.resolverOptions(hostOverrides));
+        }
+        Vertx vertx = Vertx.vertx(vertxOptions);
         registry.bind("vertx", vertx); // platform-http's server picks this instance up
         context.addService(new ServiceSupport() {
             @Override
@@ -207,15 +229,20 @@ public class ProxyConfiguration implements CamelConfiguration {
                 vertx.close();
             }
         });
-        HttpClient upstreamClient = vertx.httpClientBuilder()
-                .with(new HttpClientOptions()
+        UpstreamClients upstreamClients = new UpstreamClients(vertx,
+                new HttpClientOptions()
                         .setKeepAlive(true)
                         .setKeepAliveTimeout(60)
                         .setDecompressionSupported(false)
                         .setForceSni(true)
-                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout)))
-                .with(new PoolOptions().setHttp1MaxSize(upstreamMaxConnections).setMaxWaitQueueSize(-1))
-                .build();
+                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout)),
+                new PoolOptions().setHttp1MaxSize(upstreamMaxConnections).setMaxWaitQueueSize(-1),
+                new WebSocketClientOptions()
+                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
+                        .setMaxConnections(upstreamMaxConnections)
+                        .setMaxFrameSize(webSocketMaxFrameBytes)
+                        .setMaxMessageSize(webSocketMaxFrameBytes),
+                EgressProxy.parse(egressUrl), System.getenv());
 
         ConfigWatcher watcher = new ConfigWatcher(configPollMillis);
         context.addService(watcher);
@@ -232,7 +259,8 @@ public class ProxyConfiguration implements CamelConfiguration {
                 UpstreamTarget.fromBaseUrl("default", upstreamBaseUrl, upstreamApiKey), 1, 0, List.of(Glob.of("*")),
                 null, Map.of());
         WatchedFile<List<Deployment>> upstreams = watcher.watch(new WatchedFile<>(Path.of(upstreamsFile),
-                content -> UpstreamsFile.parse(content, fallback, UpstreamsFile::secret)));
+                content -> HostOverrides.warnIfChanged(UpstreamsFile.parse(content, fallback, UpstreamsFile::secret),
+                        hostOverrides)));
         for (Deployment d : upstreams.get()) {
             if (d.target().apiKey().isBlank()) {
                 LOG.warn("Upstream {} has no key (OPENAI_API_KEY or its api_key_env is not set)", d);
@@ -271,7 +299,8 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
         registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
         registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
-        registry.bind("requestInspector", new RequestInspector(keyStore::aliases));
+        RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
+        registry.bind("requestInspector", requestInspector);
         registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);
         CaffeineResponseStore<StoredResponse> cacheStore = new CaffeineResponseStore<>(cacheMaxBytes, cacheMaxEntries,
                 Duration.ofMillis(cacheTtl), StoredResponse::weight);
@@ -300,8 +329,11 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("circuitBreakers", breakers);
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers.registry()).bindTo(meters);
         registry.bind("upstreams-health-check", new UpstreamsHealthCheck(upstreams::get, breakers));
-        registry.bind("upstreamCall", new UpstreamCall(upstreamClient, new UpstreamSelector(upstreams::get, breakers),
-                retryPolicy, timeouts, gate));
+        UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
+        registry.bind("upstreamCall", new UpstreamCall(upstreamClients, selector, retryPolicy, timeouts, gate));
+        registry.bind("realtimeInspector", new RealtimeInspector(requestInspector));
+        registry.bind("realtimeConnect", new RealtimeConnect(upstreamClients, selector, retryPolicy, timeouts, gate,
+                retryMaxAttempts));
         registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody));
         registry.bind("exhaustedResponder", new ExhaustedResponder());
         context.addRoutes(new UpstreamRoutes(retryPolicy, retryMaxAttempts, retryInitialDelay, retryMaxDelay));
@@ -317,19 +349,26 @@ public class ProxyConfiguration implements CamelConfiguration {
         RequestObserver observer = new RequestObserver(context, vertx, eventsUri, metrics, eventsBatchMillis, eventsBatchMax);
         registry.bind("requestEvent", new RequestEventMessage());
         registry.bind("requestEventLines", new RequestEventLines());
-        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, new ResponseWriter(new ResponseRelay(vertx, timeouts)),
-                observer);
+        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts));
+        ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, responseWriter, observer);
         registry.bind("proxyEntry", entry);
+        RealtimeEntry realtimeEntry = new RealtimeEntry(context, realtimeUri, gate, responseWriter,
+                new WebSocketRelay(vertx, webSocketIdleMillis, webSocketMaxSessionMillis), observer);
+        registry.bind("realtimeEntry", realtimeEntry);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override
             public void notify(CamelEvent event) throws Exception {
                 if (event instanceof CamelEvent.CamelContextStartedEvent) {
-                    entry.register(VertxPlatformHttpRouter.lookup(context, VertxPlatformHttpRouter.getRouterNameFromPort(port)));
+                    VertxPlatformHttpRouter router = VertxPlatformHttpRouter.lookup(context,
+                            VertxPlatformHttpRouter.getRouterNameFromPort(port));
+                    realtimeEntry.register(router); // WebSocket upgrades first
+                    entry.register(router);
                 } else if (event instanceof CamelEvent.CamelContextStoppingEvent) {
                     observer.flush(); // the sink routes then drain their queues before they stop
                 }
             }
         });
-        LOG.info("Upstreams: {}; Vert.x native transport: {}", upstreams.get(), vertx.isNativeTransportEnabled());
+        LOG.info("Upstreams: {}; egress proxy: {}; Vert.x native transport: {}", upstreams.get(),
+                upstreamClients.describeDefaultEgress(), vertx.isNativeTransportEnabled());
     }
 }

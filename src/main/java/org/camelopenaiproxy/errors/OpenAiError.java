@@ -46,6 +46,10 @@ public final class OpenAiError {
             if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof HttpClosedException) {
                 return ProxyException.upstreamUnreachable("The upstream API could not be reached.", null);
             }
+            if (t instanceof javax.net.ssl.SSLException) {
+                return new ProxyException(502, "server_error", "upstream_tls_error", null,
+                        "TLS to the upstream API failed (certificate not trusted, or handshake refused).");
+            }
             if (t instanceof StreamResetException && t.getCause() == null) {
                 // the call was cancelled, most often because the client left: nobody to tell
                 return ProxyException.upstreamUnreachable("The upstream call was cancelled.", null);

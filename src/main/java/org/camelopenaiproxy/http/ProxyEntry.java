@@ -15,6 +15,7 @@ import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.observe.RequestObserver;
+import org.camelopenaiproxy.usage.Outcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,7 +89,22 @@ public class ProxyEntry extends ServiceSupport {
     }
 
     private void send(ProxyRequest request) {
-        Exchange exchange = pipeline.createExchange();
+        Exchange exchange = exchange(pipeline, request);
+        try {
+            producer.process(exchange, doneSync -> complete(exchange, request));
+        } catch (Throwable e) {
+            exchange.setException(e);
+            complete(exchange, request);
+        }
+    }
+
+    /**
+     * A new exchange for {@code request} on {@code endpoint}: the request in property
+     * {@link ProxyRequest#PROPERTY}, its headers, a valid request id (the client's or a new one),
+     * method, path and query.
+     */
+    public static Exchange exchange(Endpoint endpoint, ProxyRequest request) {
+        Exchange exchange = endpoint.createExchange();
         exchange.setProperty(ProxyRequest.PROPERTY, request);
         HttpServerRequest req = request.request();
         Message message = exchange.getMessage();
@@ -103,12 +119,7 @@ public class ProxyEntry extends ServiceSupport {
         if (query != null) {
             message.setHeader(Exchange.HTTP_QUERY, query);
         }
-        try {
-            producer.process(exchange, doneSync -> complete(exchange, request));
-        } catch (Throwable e) {
-            exchange.setException(e);
-            complete(exchange, request);
-        }
+        return exchange;
     }
 
     private void complete(Exchange exchange, ProxyRequest request) {
@@ -118,6 +129,10 @@ public class ProxyEntry extends ServiceSupport {
         } catch (RuntimeException e) {
             LOG.warn("Failed to write the response of request {}: {}", request.requestId(), e.toString());
             request.request().response().reset();
+        }
+        if (request.clientGone()) {
+            // nothing was written or relayed: the finish listeners (concurrency slot, tokens) run here
+            request.finish(new Outcome(499, null, 0));
         }
     }
 

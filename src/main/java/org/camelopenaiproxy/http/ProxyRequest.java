@@ -15,6 +15,7 @@ import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.observe.DiagnosticCapture;
 import org.camelopenaiproxy.limits.RateLimitStatus;
 import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.realtime.SessionStats;
 import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.usage.Outcome;
 
@@ -61,6 +62,7 @@ public final class ProxyRequest {
     private boolean deadLettered;
     private boolean usageInjected;
     private DiagnosticCapture diagnostics;
+    private SessionStats session;
 
     public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
         this.request = request;
@@ -288,6 +290,15 @@ public final class ProxyRequest {
 
     public void rateLimits(RateLimitStatus rateLimits) {
         this.rateLimits = rateLimits;
+    }
+
+    /** The WebSocket session this request became ({@code null} for plain HTTP): duration, frames, bytes, usage. */
+    public SessionStats session() {
+        return session;
+    }
+
+    public void session(SessionStats session) {
+        this.session = session;
     }
 
     /** Runs {@code listener} once, when the answer has been delivered, failed, or the client left. */

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.Timer;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
+import org.camelopenaiproxy.realtime.SessionStats;
 import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.usage.Outcome;
 import org.camelopenaiproxy.usage.Usage;
@@ -66,8 +67,10 @@ public final class ProxyMetrics {
         String endpoint = EndpointLabel.of(request.path());
         String key = request.client() == null ? NONE : request.client().name();
         int status = outcome.status();
-        boolean served = status >= 200 && status < 300
-                && (request.deployment() != null || "HIT".equals(request.cacheStatus()));
+        SessionStats session = request.session();
+        boolean served = (status >= 200 && status < 300
+                && (request.deployment() != null || "HIT".equals(request.cacheStatus())))
+                || (session != null && session.deployment() != null);
         String model = models.label(request.facts().model(), served);
 
         counter("proxy.requests", "Requests answered", "endpoint", endpoint, "model", model, "key", key,
@@ -93,6 +96,9 @@ public final class ProxyMetrics {
                     ADDED_BUCKETS, "endpoint", endpoint).record(added, TimeUnit.NANOSECONDS);
         }
         upstreamAttempts(request.attempts(), endpoint);
+        if (session != null) {
+            session(session, endpoint);
+        }
         counter("proxy.cache.requests", "Cache lookups by result (HIT, MISS, BYPASS)", "result",
                 request.cacheStatus().toLowerCase(java.util.Locale.ROOT)).increment();
         ProxyException error = request.error();
@@ -126,6 +132,19 @@ public final class ProxyMetrics {
             }
             previous = a.deployment();
         }
+    }
+
+    private void session(SessionStats session, String endpoint) {
+        timer("proxy.websocket.session.duration", "WebSocket sessions, from the upgrade to the close", LATENCY_BUCKETS,
+                "endpoint", endpoint).record(session.durationMillis(), TimeUnit.MILLISECONDS);
+        counter("proxy.websocket.frames", "WebSocket frames relayed", "direction", "to_upstream")
+                .increment(session.framesToUpstream());
+        counter("proxy.websocket.frames", "WebSocket frames relayed", "direction", "to_client")
+                .increment(session.framesToClient());
+        counter("proxy.websocket.bytes", "WebSocket payload bytes relayed", "direction", "to_upstream")
+                .increment(session.bytesToUpstream());
+        counter("proxy.websocket.bytes", "WebSocket payload bytes relayed", "direction", "to_client")
+                .increment(session.bytesToClient());
     }
 
     /**

@@ -9,13 +9,15 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.realtime.SessionStats;
 import org.camelopenaiproxy.usage.Outcome;
 
 /**
  * One finished request as one JSON line: the access-log line and the body of the usage/audit event.
  * Fields: {@code time, request_id, upstream_request_id, key, method, endpoint, model,
  * requested_model, status, outcome, error, latency_ms, ttft_ms, tokens_in, tokens_out, deployment,
- * attempts, cache, stream}, and in diagnostic mode {@code request_body, response_body} (redacted).
+ * attempts, cache, stream}, for a WebSocket session {@code session} (duration, frames and bytes each way,
+ * who closed it and the close code), and in diagnostic mode {@code request_body, response_body} (redacted).
  * Never a key, never a body outside diagnostic mode.
  */
 public final class RequestRecord {
@@ -55,10 +57,25 @@ public final class RequestRecord {
                 g.writeNumberField("tokens_in", outcome.usage().promptTokens());
                 g.writeNumberField("tokens_out", outcome.usage().completionTokens());
             }
-            g.writeStringField("deployment", request.deployment());
+            SessionStats session = request.session();
+            g.writeStringField("deployment", request.deployment() != null ? request.deployment()
+                    : session != null ? session.deployment() : null);
             g.writeNumberField("attempts", request.attempts().size());
             g.writeStringField("cache", request.cacheStatus());
             g.writeBooleanField("stream", facts.stream());
+            if (session != null) {
+                g.writeObjectFieldStart("session");
+                g.writeNumberField("duration_ms", session.durationMillis());
+                g.writeNumberField("frames_to_upstream", session.framesToUpstream());
+                g.writeNumberField("bytes_to_upstream", session.bytesToUpstream());
+                g.writeNumberField("frames_to_client", session.framesToClient());
+                g.writeNumberField("bytes_to_client", session.bytesToClient());
+                g.writeStringField("closed_by", session.closedBy());
+                if (session.closeCode() != null) {
+                    g.writeNumberField("close_code", session.closeCode());
+                }
+                g.writeEndObject();
+            }
             DiagnosticCapture diagnostics = request.diagnostics();
             if (diagnostics != null) {
                 g.writeStringField("request_body", diagnostics.requestBody());

@@ -59,7 +59,8 @@ public class RequestInspector implements Processor {
         }
     }
 
-    private String alias(ClientKey key, String model) {
+    /** The model the upstream gets for {@code model}: the key's alias, else a global one, else itself. */
+    public String alias(ClientKey key, String model) {
         String target = key == null ? null : key.aliases().get(model);
         if (target == null) {
             target = globalAliases.get().get(model);

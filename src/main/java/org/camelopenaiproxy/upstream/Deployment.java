@@ -16,9 +16,15 @@ import org.camelopenaiproxy.config.Glob;
  * {@code /openai/deployments/{deployment}/...?api-version=...} and an {@code api-key} header.
  */
 public record Deployment(String name, Type type, UpstreamTarget target, int weight, int priority, List<Glob> models,
-        String apiVersion, Map<String, String> azureDeployments) {
+        String apiVersion, Map<String, String> azureDeployments, UpstreamNetwork network) {
 
     public enum Type { OPENAI, AZURE, OPENAI_COMPATIBLE }
+
+    /** A deployment reached the default way (default egress, default trust, DNS). */
+    public Deployment(String name, Type type, UpstreamTarget target, int weight, int priority, List<Glob> models,
+            String apiVersion, Map<String, String> azureDeployments) {
+        this(name, type, target, weight, priority, models, apiVersion, azureDeployments, UpstreamNetwork.DEFAULT);
+    }
 
     public boolean serves(String model) {
         return model == null || Glob.anyMatches(models, model);
@@ -48,6 +54,8 @@ public record Deployment(String name, Type type, UpstreamTarget target, int weig
 
     @Override
     public String toString() {
-        return name + " (" + type.name().toLowerCase() + ", priority " + priority + ", weight " + weight + ")";
+        String net = network == null ? "" : network.toString();
+        return name + " (" + type.name().toLowerCase() + ", priority " + priority + ", weight " + weight
+               + (net.isEmpty() ? "" : ", " + net) + ")";
     }
 }

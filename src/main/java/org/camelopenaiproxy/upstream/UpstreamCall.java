@@ -5,7 +5,6 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -35,16 +34,18 @@ import org.camelopenaiproxy.http.StreamingBody;
 public class UpstreamCall extends AsyncProcessorSupport {
 
     private static final int MAX_ERROR_BODY = 64 * 1024;
+    private static final ProxyException EGRESS_REFUSED = ProxyException.upstreamUnreachable(
+            "The egress proxy refused the proxy's credentials (407).", null);
 
-    private final HttpClient client;
+    private final UpstreamClients clients;
     private final UpstreamSelector selector;
     private final RetryPolicy retryPolicy;
     private final Timeouts timeouts;
     private final ReloadGate gate;
 
-    public UpstreamCall(HttpClient client, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
+    public UpstreamCall(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
             ReloadGate gate) {
-        this.client = client;
+        this.clients = clients;
         this.selector = selector;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
@@ -70,11 +71,7 @@ public class UpstreamCall extends AsyncProcessorSupport {
         String model = request.facts().model();
         UpstreamSelector.Choice choice = selector.select(model, request.triedDeployments());
         if (choice == null) {
-            exchange.setException(selector.anyServes(model)
-                    ? new UpstreamFailure(503, "upstream_unavailable",
-                            "No upstream deployment can take the request now (all failing or circuit open).", false, 0, null)
-                    : new ProxyException(404, "invalid_request_error", "model_not_found", "model",
-                            "No upstream deployment serves model '" + model + "'."));
+            exchange.setException(selector.unavailable(model));
             callback.done(false);
             return;
         }
@@ -96,7 +93,7 @@ public class UpstreamCall extends AsyncProcessorSupport {
         Object body = message.getBody();
         long started = System.nanoTime();
         gate.park();
-        client.request(options).onComplete(opened -> {
+        clients.http(deployment).request(clients.route(options, deployment)).onComplete(opened -> {
             if (opened.failed()) {
                 failed(exchange, request, choice, started, opened.cause(), callback);
                 return;
@@ -110,6 +107,12 @@ public class UpstreamCall extends AsyncProcessorSupport {
                 }
                 HttpClientResponse response = answered.result();
                 int status = response.statusCode();
+                if (status == 407 && clients.egress(deployment) != null) {
+                    // a plain-HTTP upstream is reached through the egress proxy, which refused us
+                    upstreamRequest.reset();
+                    failed(exchange, request, choice, started, EGRESS_REFUSED, callback);
+                    return;
+                }
                 if (retryPolicy.retryableStatus(status)) {
                     rejected(exchange, request, choice, started, response, callback);
                     return;
@@ -187,12 +190,17 @@ public class UpstreamCall extends AsyncProcessorSupport {
 
     /** {@code retry-after-ms}, else {@code Retry-After} in seconds, else 0. */
     static long retryAfterMillis(HttpClientResponse response) {
+        return retryAfterMillis(response.headers());
+    }
+
+    /** {@code retry-after-ms}, else {@code Retry-After} in seconds, else 0, from an upstream's answer headers. */
+    public static long retryAfterMillis(MultiMap headers) {
         try {
-            String ms = response.getHeader("retry-after-ms");
+            String ms = headers.get("retry-after-ms");
             if (ms != null) {
                 return Math.max(0, (long) Double.parseDouble(ms.trim()));
             }
-            String seconds = response.getHeader("retry-after");
+            String seconds = headers.get("retry-after");
             if (seconds != null) {
                 return Math.max(0, (long) (Double.parseDouble(seconds.trim()) * 1000));
             }

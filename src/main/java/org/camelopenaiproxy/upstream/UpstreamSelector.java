@@ -61,6 +61,15 @@ public class UpstreamSelector {
         return null;
     }
 
+    /** Why {@link #select} found nothing: 503 when deployments serve the model but none can take it now, else 404. */
+    public RuntimeException unavailable(String model) {
+        return anyServes(model)
+                ? new UpstreamFailure(503, "upstream_unavailable",
+                        "No upstream deployment can take the request now (all failing or circuit open).", false, 0, null)
+                : new org.camelopenaiproxy.errors.ProxyException(404, "invalid_request_error", "model_not_found", "model",
+                        "No upstream deployment serves model '" + model + "'.");
+    }
+
     /** True when some deployment serves the model at all (else the answer is 404, not 503). */
     public boolean anyServes(String model) {
         for (Deployment d : pool.get()) {

@@ -70,10 +70,43 @@ public final class UpstreamsFile {
             if (type == Deployment.Type.AZURE && apiVersion == null) {
                 throw new IllegalArgumentException(name + ": an azure upstream needs api_version");
             }
-            out.add(new Deployment(name, type, UpstreamTarget.fromBaseUrl(name, baseUrl, key == null ? "" : key),
-                    weight, u.path("priority").asInt(0), List.copyOf(models), apiVersion, Map.copyOf(deployments)));
+            UpstreamTarget target = UpstreamTarget.fromBaseUrl(name, baseUrl, key == null ? "" : key);
+            out.add(new Deployment(name, type, target, weight, u.path("priority").asInt(0), List.copyOf(models),
+                    apiVersion, Map.copyOf(deployments), network(name, u, target)));
         }
+        HostOverrides.of(out); // one address per host name
         return List.copyOf(out);
+    }
+
+    /** {@code egress_proxy}, {@code ca_file}, {@code address}: see {@link UpstreamNetwork}. */
+    private static UpstreamNetwork network(String name, JsonNode u, UpstreamTarget target) {
+        EgressProxy egress;
+        try {
+            egress = EgressProxy.parse(u.path("egress_proxy").asText(null));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage());
+        }
+        String caFile = u.path("ca_file").asText(null);
+        String caPem = null;
+        if (caFile != null) {
+            if (!target.ssl()) {
+                throw new IllegalArgumentException(name + ": ca_file needs an https base_url");
+            }
+            caPem = UpstreamNetwork.readCaFile(caFile);
+        }
+        String address = u.path("address").asText(null);
+        if (address != null) {
+            if (!HostOverrides.isIpAddress(address)) {
+                throw new IllegalArgumentException(name + ": address must be an IP address");
+            }
+            if (HostOverrides.isIpAddress(target.host())) {
+                throw new IllegalArgumentException(name + ": address needs a host name in base_url");
+            }
+        }
+        if (egress == null && caFile == null && address == null) {
+            return UpstreamNetwork.DEFAULT;
+        }
+        return new UpstreamNetwork(egress, caFile, caPem, address);
     }
 
     /** Looks a secret up by name: environment first, then system properties (handy for tests). */
