@@ -48,7 +48,13 @@ import org.camelopenaiproxy.config.ConfigWatcher;
 import org.camelopenaiproxy.config.WatchedFile;
 import org.camelopenaiproxy.errors.ErrorRoutes;
 import org.camelopenaiproxy.errors.OpenAiErrorResponder;
+import org.apache.camel.component.platform.http.main.ManagementHttpServer;
+import org.camelopenaiproxy.http.ConnectionGuard;
+import org.camelopenaiproxy.http.CorsPolicy;
+import org.camelopenaiproxy.http.EdgeGuard;
+import org.camelopenaiproxy.http.ListenerSettings;
 import org.camelopenaiproxy.http.ProxyEntry;
+import org.camelopenaiproxy.http.ProxyServer;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.RequestBodyReader;
 import org.camelopenaiproxy.http.ResponseWriter;
@@ -99,6 +105,52 @@ public class ProxyConfiguration implements CamelConfiguration {
 
     @PropertyInject("proxy.port")
     int port;
+    @PropertyInject("proxy.host")
+    String host;
+    @PropertyInject("proxy.server.instances")
+    int serverInstances;
+    @PropertyInject("proxy.management.port")
+    int managementPort;
+    @PropertyInject(value = "proxy.tls.keystore", defaultValue = "")
+    String tlsKeystore;
+    @PropertyInject(value = "proxy.tls.keystore-password", defaultValue = "")
+    String tlsKeystorePassword;
+    @PropertyInject(value = "proxy.tls.cert-file", defaultValue = "")
+    String tlsCertFile;
+    @PropertyInject(value = "proxy.tls.key-file", defaultValue = "")
+    String tlsKeyFile;
+    @PropertyInject(value = "proxy.tls.client-auth", defaultValue = "none")
+    String tlsClientAuth;
+    @PropertyInject(value = "proxy.tls.trust-file", defaultValue = "")
+    String tlsTrustFile;
+    @PropertyInject(value = "proxy.tls.trust-password", defaultValue = "")
+    String tlsTrustPassword;
+    @PropertyInject("proxy.tls.http2")
+    boolean tlsHttp2;
+    @PropertyInject("proxy.http2.cleartext")
+    boolean h2c;
+    @PropertyInject("proxy.limits.max-header-bytes")
+    int maxHeaderBytes;
+    @PropertyInject("proxy.limits.max-headers")
+    int maxHeaders;
+    @PropertyInject("proxy.limits.max-request-line-bytes")
+    int maxInitialLineBytes;
+    @PropertyInject("proxy.limits.max-connections")
+    int maxConnections;
+    @PropertyInject("proxy.limits.max-connections-per-ip")
+    int maxConnectionsPerIp;
+    @PropertyInject("proxy.limits.read-timeout-ms")
+    long readTimeoutMillis;
+    @PropertyInject(value = "proxy.cors.allowed-origins", defaultValue = "")
+    String corsOrigins;
+    @PropertyInject("proxy.cors.allowed-methods")
+    String corsMethods;
+    @PropertyInject("proxy.cors.allowed-headers")
+    String corsHeaders;
+    @PropertyInject("proxy.cors.max-age-seconds")
+    long corsMaxAge;
+    @PropertyInject("proxy.cors.allow-credentials")
+    boolean corsCredentials;
     @PropertyInject("proxy.keys.file")
     String keysFile;
     @PropertyInject("proxy.upstream.base-url")
@@ -298,7 +350,7 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("clientKeyStore", keyStore);
         registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
         registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
-        registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
+        registry.bind("requestBodyReader", new RequestBodyReader(vertx, maxRequestBytes, requestBufferBytes, readTimeoutMillis));
         RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
         registry.bind("requestInspector", requestInspector);
         registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);
@@ -355,15 +407,28 @@ public class ProxyConfiguration implements CamelConfiguration {
         RealtimeEntry realtimeEntry = new RealtimeEntry(context, realtimeUri, gate, responseWriter,
                 new WebSocketRelay(vertx, webSocketIdleMillis, webSocketMaxSessionMillis), observer);
         registry.bind("realtimeEntry", realtimeEntry);
+        ConnectionGuard connections = new ConnectionGuard(vertx, maxConnections, maxConnectionsPerIp, readTimeoutMillis);
+        EdgeGuard guard = new EdgeGuard(connections, new CorsPolicy(corsOrigins, corsMethods, corsHeaders, corsMaxAge,
+                corsCredentials), maxHeaders, responseWriter);
+        ListenerSettings listener = new ListenerSettings(host, port, serverInstances,
+                new ListenerSettings.Tls(tlsKeystore, tlsKeystorePassword, tlsCertFile, tlsKeyFile, tlsClientAuth,
+                        tlsTrustFile, tlsTrustPassword, tlsHttp2), h2c, maxHeaderBytes, maxInitialLineBytes,
+                webSocketMaxFrameBytes);
+        listener.toServerOptions(); // a TLS setting that cannot work fails the start here, with its property name
+        ProxyServer server = new ProxyServer(vertx, listener, connections, guard, realtimeEntry, entry,
+                managementPort == 0 ? () -> {
+                    ManagementHttpServer management = context.hasService(ManagementHttpServer.class);
+                    return management == null ? null : management.getRouter();
+                } : null);
+        registry.bind("proxyServer", server);
+        registry.bind("connectionGuard", connections);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override
             public void notify(CamelEvent event) throws Exception {
                 if (event instanceof CamelEvent.CamelContextStartedEvent) {
-                    VertxPlatformHttpRouter router = VertxPlatformHttpRouter.lookup(context,
-                            VertxPlatformHttpRouter.getRouterNameFromPort(port));
-                    realtimeEntry.register(router); // WebSocket upgrades first
-                    entry.register(router);
+                    server.start(); // the routes are up: open the API listener
                 } else if (event instanceof CamelEvent.CamelContextStoppingEvent) {
+                    server.stop(); // no new requests
                     observer.flush(); // the sink routes then drain their queues before they stop
                 }
             }

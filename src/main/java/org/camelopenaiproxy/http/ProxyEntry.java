@@ -144,7 +144,12 @@ public class ProxyEntry extends ServiceSupport {
         return request;
     }
 
-    private void reject(RoutingContext ctx, ProxyException error) {
+    /** Refuses a request before Vert.x Web has routed it (its path may not even decode). */
+    void rejectUnrouted(HttpServerRequest req, ProxyException error) {
+        writer.writeError(arrived(req, req.path()), error);
+    }
+
+    void reject(RoutingContext ctx, ProxyException error) {
         writer.writeError(arrived(ctx.request(), ctx.normalizedPath()), error);
     }
 }

@@ -1,5 +1,6 @@
 package org.camelopenaiproxy.http;
 
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import org.apache.camel.AsyncCallback;
@@ -21,12 +22,16 @@ import org.camelopenaiproxy.errors.ProxyException;
  */
 public class RequestBodyReader extends AsyncProcessorSupport {
 
+    private final Vertx vertx;
     private final long maxRequestBytes;
     private final long bufferBytes;
+    private final long readTimeoutMillis;
 
-    public RequestBodyReader(long maxRequestBytes, long bufferBytes) {
+    public RequestBodyReader(Vertx vertx, long maxRequestBytes, long bufferBytes, long readTimeoutMillis) {
+        this.vertx = vertx;
         this.maxRequestBytes = maxRequestBytes;
         this.bufferBytes = bufferBytes;
+        this.readTimeoutMillis = readTimeoutMillis;
     }
 
     @Override
@@ -66,12 +71,23 @@ public class RequestBodyReader extends AsyncProcessorSupport {
         }
         Buffer body = Buffer.buffer(declared > 0 ? (int) declared : 256);
         boolean[] finished = {false};
+        // a client that sends its body too slowly (or stops) gets 408 and its connection is closed
+        long timer = readTimeoutMillis <= 0 ? -1 : vertx.setTimer(readTimeoutMillis, id -> {
+            if (!finished[0]) {
+                finished[0] = true;
+                req.handler(null);
+                exchange.setException(new ProxyException(408, "invalid_request_error", "request_timeout", null,
+                        "The request body did not arrive within " + readTimeoutMillis + " ms."));
+                callback.done(false);
+            }
+        });
         req.handler(chunk -> {
             if (finished[0]) {
                 return;
             }
             if (body.length() + (long) chunk.length() > maxRequestBytes) {
                 finished[0] = true;
+                vertx.cancelTimer(timer);
                 req.handler(null);
                 exchange.setException(ProxyException.requestTooLarge(maxRequestBytes));
                 callback.done(false);
@@ -82,6 +98,7 @@ public class RequestBodyReader extends AsyncProcessorSupport {
         req.exceptionHandler(e -> {
             if (!finished[0]) {
                 finished[0] = true;
+                vertx.cancelTimer(timer);
                 exchange.setException(ProxyException.badRequest("incomplete_body", "The request body could not be read."));
                 callback.done(false);
             }
@@ -89,6 +106,7 @@ public class RequestBodyReader extends AsyncProcessorSupport {
         req.endHandler(v -> {
             if (!finished[0]) {
                 finished[0] = true;
+                vertx.cancelTimer(timer);
                 request.markBodyConsumed();
                 exchange.getMessage().setBody(body);
                 callback.done(false);

@@ -160,7 +160,9 @@ public class ResponseWriter {
         proxyHeaders(request, response);
         request.finish(new Outcome(status, null, 0));
         HttpServerRequest req = request.request();
-        boolean unreadBody = !request.bodyConsumed() && !req.isEnded() && hasBody(req);
+        // HTTP/2 ends just this stream; on HTTP/1.x an unread body would be read as the next request
+        boolean unreadBody = !request.bodyConsumed() && !req.isEnded() && hasBody(req)
+                && req.version() != io.vertx.core.http.HttpVersion.HTTP_2;
         if (unreadBody) {
             response.putHeader(ProxyHeaders.CONNECTION, "close");
             response.end(bytes).onComplete(v -> req.connection().close());

@@ -14,6 +14,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.auth.ClientKey;
+import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 
 /**
@@ -41,11 +43,24 @@ public class RequestInspector implements Processor {
         ProxyRequest request = ProxyRequest.of(exchange);
         Message message = exchange.getMessage();
         if (!(message.getBody() instanceof Buffer body) || body.length() == 0) {
+            if (message.getBody() instanceof Buffer && "POST".equals(message.getHeader(Exchange.HTTP_METHOD))
+                    && JsonEndpoints.jsonOnly(request.path())) {
+                throw new ProxyException(400, "invalid_request_error", "invalid_json", null,
+                        request.path() + " needs a JSON object as its body.");
+            }
             request.facts(RequestFacts.UNKNOWN);
             return;
         }
         byte[] bytes = body.getBytes();
-        Parsed parsed = firstNonSpace(bytes) == '{' ? parseJson(bytes) : parseMultipart(bytes);
+        boolean jsonOnly = JsonEndpoints.jsonOnly(request.path());
+        if (jsonOnly && !JsonEndpoints.acceptedContentType(message.getHeader(ProxyHeaders.CONTENT_TYPE, String.class))) {
+            throw new ProxyException(415, "invalid_request_error", "unsupported_media_type", null,
+                    request.path() + " takes a JSON body (Content-Type: application/json).");
+        }
+        Parsed parsed = jsonOnly || firstNonSpace(bytes) == '{' ? parseJson(bytes) : parseMultipart(bytes);
+        if (parsed.invalid != null) {
+            throw new ProxyException(400, "invalid_request_error", "invalid_json", null, parsed.invalid);
+        }
         String requested = parsed.model;
         String model = requested == null ? null : alias(request.client(), requested);
         if (model != null && !model.equals(requested) && parsed.modelStart >= 0) {
@@ -78,6 +93,8 @@ public class RequestInspector implements Processor {
         boolean includeUsage;
         boolean zeroTemperature;
         boolean seed;
+        /** Why the body is not one well-formed JSON object with one {@code model}, or {@code null}. */
+        String invalid;
     }
 
     static Parsed parseJson(byte[] bytes) {
@@ -85,13 +102,22 @@ public class RequestInspector implements Processor {
         p.json = true;
         try (JsonParser parser = JSON.createParser(bytes)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
+                p.invalid = "The request body must be a JSON object.";
                 return p;
             }
+            boolean modelSeen = false;
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String field = parser.currentName();
                 JsonToken value = parser.nextToken();
                 switch (field) {
                     case "model" -> {
+                        if (modelSeen) {
+                            // parsers disagree on which one counts: the proxy would check one, the upstream use another
+                            p.invalid = "The request body names 'model' more than once.";
+                            return p;
+                        }
+                        modelSeen = true;
+                        parser.skipChildren();
                         if (value == JsonToken.VALUE_STRING) {
                             p.model = parser.getText();
                             p.modelStart = (int) parser.currentTokenLocation().getByteOffset();
@@ -124,8 +150,12 @@ public class RequestInspector implements Processor {
                     default -> parser.skipChildren();
                 }
             }
-        } catch (IOException malformed) {
-            // not our job to judge the JSON: the upstream answers it with its own 400
+            if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
+                p.invalid = "The request body is not one complete JSON object.";
+            }
+        } catch (IOException | RuntimeException malformed) {
+            // malformed JSON, invalid UTF-8, nesting deeper than Jackson's limit, numbers out of range
+            p.invalid = "The request body is not valid JSON: " + firstLine(malformed.getMessage());
         }
         return p;
     }
@@ -178,6 +208,15 @@ public class RequestInspector implements Processor {
         System.arraycopy(replacement, 0, out, start, replacement.length);
         System.arraycopy(bytes, end, out, start + replacement.length, bytes.length - end);
         return out;
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "malformed";
+        }
+        int nl = message.indexOf('\n');
+        String line = nl < 0 ? message : message.substring(0, nl);
+        return line.length() > 200 ? line.substring(0, 200) : line;
     }
 
     private static int firstNonSpace(byte[] bytes) {

@@ -44,7 +44,7 @@ class ErrorsTest {
         assertOpenAiError(client.send(client.authorized("/v2/chat/completions").GET().build()), 404, "unknown_url");
         assertOpenAiError(client.send(client.authorized("/").GET().build()), 404, "unknown_url");
         assertOpenAiError(client.send(client.authorized("/v1").GET().build()), 404, "unknown_url");
-        assertOpenAiError(client.send(client.authorized("/v1/../admin").GET().build()), 404, "unknown_url");
+        assertOpenAiError(client.send(client.authorized("/v1/../admin").GET().build()), 400, "invalid_path");
         assertEquals(0, upstream.findAll(anyRequestedFor(anyUrl())).size());
     }
 
