@@ -27,8 +27,12 @@ class RequestInspectorTest {
             Map.of("mine", "gpt-4.1"), null);
 
     static Exchange exchange(String body) {
+        return exchange("/v1/chat/completions", body);
+    }
+
+    static Exchange exchange(String path, String body) {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
-        ProxyRequest request = new ProxyRequest(null, "/v1/chat/completions", 0);
+        ProxyRequest request = new ProxyRequest(null, path, 0);
         request.client(KEY);
         exchange.setProperty(ProxyRequest.PROPERTY, request);
         exchange.getMessage().setBody(Buffer.buffer(body));
@@ -75,9 +79,20 @@ class RequestInspectorTest {
         Exchange noModel = exchange("{\"input\":\"fast\"}");
         assertNull(inspect(noModel).model());
         assertEquals("{\"input\":\"fast\"}", body(noModel));
-        Exchange binary = exchange("not json, model fast");
+        Exchange binary = exchange("/v1/files", "not json, model fast");
         assertNull(inspect(binary).model());
         assertEquals("not json, model fast", body(binary));
+    }
+
+    @Test
+    void a_json_endpoint_refuses_what_is_not_one_json_object_with_one_model() {
+        for (String body : new String[] {"not json", "{\"model\":", "[1]", "{\"a\":1} x",
+            "{\"model\":\"a\",\"model\":\"b\"}"}) {
+            org.camelopenaiproxy.errors.ProxyException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    org.camelopenaiproxy.errors.ProxyException.class, () -> inspect(exchange(body)), body);
+            assertEquals(400, e.status());
+            assertEquals("invalid_json", e.code());
+        }
     }
 
     @Test
