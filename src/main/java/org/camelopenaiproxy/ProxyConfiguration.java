@@ -33,6 +33,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.apache.camel.util.concurrent.SynchronousExecutorService;
 import org.camelopenaiproxy.auth.ApiKeyAuthenticator;
+import org.camelopenaiproxy.auth.ClientAddress;
+import org.camelopenaiproxy.auth.IpAllowList;
 import org.camelopenaiproxy.observe.DiagnosticMode;
 import org.camelopenaiproxy.observe.Diagnostics;
 import org.camelopenaiproxy.observe.ModelLabels;
@@ -210,6 +212,8 @@ public class ProxyConfiguration implements CamelConfiguration {
     String realtimeUri;
     @PropertyInject(value = "proxy.egress.url", defaultValue = "")
     String egressUrl;
+    @PropertyInject(value = "proxy.trusted-proxies", defaultValue = "")
+    String trustedProxies;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -299,7 +303,8 @@ public class ProxyConfiguration implements CamelConfiguration {
 
         registry.bind("reloadGate", gate);
         registry.bind("clientKeyStore", keyStore);
-        registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
+        registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore,
+                new ClientAddress(IpAllowList.parse(trustedProxies))));
         registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
         registry.bind("requestBodyReader", new RequestBodyReader(maxRequestBytes, requestBufferBytes));
         RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
