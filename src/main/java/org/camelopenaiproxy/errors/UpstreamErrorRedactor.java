@@ -65,7 +65,7 @@ public final class UpstreamErrorRedactor {
      * over the cap becomes an OpenAI-shaped error.
      */
     public Buffer redactBody(ProxyRequest request, int status, Buffer body, String contentEncoding) {
-        if (contentEncoding != null && !contentEncoding.isBlank() && !"identity".equalsIgnoreCase(contentEncoding.trim())) {
+        if (encoded(contentEncoding)) {
             return replacement(status, "an encoded (" + contentEncoding.trim() + ") error body");
         }
         if (body.length() > MAX_BODY_BYTES) {
@@ -111,6 +111,7 @@ public final class UpstreamErrorRedactor {
         private final String contentEncoding;
         private final Buffer body = Buffer.buffer();
         private boolean overflow;
+        private boolean replaced;
 
         private Collector(ProxyRequest request, int status, String contentEncoding) {
             this.request = request;
@@ -130,11 +131,21 @@ public final class UpstreamErrorRedactor {
         }
 
         public Buffer finish() {
+            replaced = overflow || encoded(contentEncoding);
             if (overflow) {
                 return replacement(status, "an error body over " + MAX_BODY_BYTES + " bytes");
             }
             return redactBody(request, status, body, contentEncoding);
         }
+
+        /** After {@link #finish()}: the body is the proxy's OpenAI-shaped error, not the upstream's. */
+        public boolean replaced() {
+            return replaced;
+        }
+    }
+
+    private static boolean encoded(String contentEncoding) {
+        return contentEncoding != null && !contentEncoding.isBlank() && !"identity".equalsIgnoreCase(contentEncoding.trim());
     }
 
     private static Buffer replacement(int status, String what) {

@@ -145,6 +145,9 @@ public class ResponseRelay {
             Buffer rest = usageFilter == null ? null : usageFilter.flush();
             if (errorBody != null) {
                 Buffer masked = errorBody.finish();
+                if (errorBody.replaced()) {
+                    client.headers().set(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
+                }
                 request.markFirstByte();
                 if (recorder != null) {
                     recorder.chunk(masked);

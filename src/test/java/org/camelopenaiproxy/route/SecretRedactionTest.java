@@ -217,7 +217,7 @@ class SecretRedactionTest {
 
     @Test
     void an_error_body_over_the_cap_or_compressed_is_replaced_by_an_openai_error() throws Exception {
-        upstreamAnswers(403, "application/json", "{\"error\":\"" + KEY + "x".repeat(70_000) + "\"}");
+        upstreamAnswers(403, "text/html", "<p>" + KEY + "x".repeat(70_000) + "</p>");
         HttpResponse<String> big = chat("gpt-4o");
         assertClean(big);
         assertOpenAiError(big, 403, "upstream_error");
