@@ -33,6 +33,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.apache.camel.util.concurrent.SynchronousExecutorService;
 import org.camelopenaiproxy.auth.ApiKeyAuthenticator;
+import org.camelopenaiproxy.auth.ClientAddress;
+import org.camelopenaiproxy.auth.IpAllowList;
 import org.camelopenaiproxy.observe.DiagnosticMode;
 import org.camelopenaiproxy.observe.Diagnostics;
 import org.camelopenaiproxy.observe.ModelLabels;
@@ -47,6 +49,7 @@ import org.camelopenaiproxy.auth.KeysFile;
 import org.camelopenaiproxy.config.ConfigWatcher;
 import org.camelopenaiproxy.config.WatchedFile;
 import org.camelopenaiproxy.errors.ErrorRoutes;
+import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.errors.OpenAiErrorResponder;
 import org.apache.camel.component.platform.http.main.ManagementHttpServer;
 import org.camelopenaiproxy.http.ConnectionGuard;
@@ -261,6 +264,8 @@ public class ProxyConfiguration implements CamelConfiguration {
     String realtimeUri;
     @PropertyInject(value = "proxy.egress.url", defaultValue = "")
     String egressUrl;
+    @PropertyInject(value = "proxy.trusted-proxies", defaultValue = "")
+    String trustedProxies;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -340,6 +345,8 @@ public class ProxyConfiguration implements CamelConfiguration {
         WatchedFile<Diagnostics> diagnostics = watcher.watch(new WatchedFile<>(Path.of(diagnosticsFile), Diagnostics::parse));
         registry.bind("diagnosticMode", new DiagnosticMode(diagnostics::get,
                 () -> upstreams.get().stream().map(d -> d.target().apiKey()).toList()));
+        UpstreamErrorRedactor errorRedactor = new UpstreamErrorRedactor(
+                () -> upstreams.get().stream().map(d -> d.target().apiKey()).toList());
         registry.bind("streamUsage", new StreamUsageRequest(requestStreamUsage));
         registry.bind("inlineExecutor", new SynchronousExecutorService()); // wireTaps into seda queues: no thread hop
 
@@ -348,7 +355,8 @@ public class ProxyConfiguration implements CamelConfiguration {
 
         registry.bind("reloadGate", gate);
         registry.bind("clientKeyStore", keyStore);
-        registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore));
+        registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore,
+                new ClientAddress(IpAllowList.parse(trustedProxies))));
         registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
         registry.bind("requestBodyReader", new RequestBodyReader(vertx, maxRequestBytes, requestBufferBytes, readTimeoutMillis));
         RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
@@ -382,11 +390,12 @@ public class ProxyConfiguration implements CamelConfiguration {
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers.registry()).bindTo(meters);
         registry.bind("upstreams-health-check", new UpstreamsHealthCheck(upstreams::get, breakers));
         UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
-        registry.bind("upstreamCall", new UpstreamCall(upstreamClients, selector, retryPolicy, timeouts, gate));
+        registry.bind("upstreamCall", new UpstreamCall(upstreamClients, selector, retryPolicy, timeouts, gate,
+                errorRedactor));
         registry.bind("realtimeInspector", new RealtimeInspector(requestInspector));
         registry.bind("realtimeConnect", new RealtimeConnect(upstreamClients, selector, retryPolicy, timeouts, gate,
-                retryMaxAttempts));
-        registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody));
+                retryMaxAttempts, errorRedactor));
+        registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody, errorRedactor));
         registry.bind("exhaustedResponder", new ExhaustedResponder());
         context.addRoutes(new UpstreamRoutes(retryPolicy, retryMaxAttempts, retryInitialDelay, retryMaxDelay));
         registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
@@ -401,7 +410,7 @@ public class ProxyConfiguration implements CamelConfiguration {
         RequestObserver observer = new RequestObserver(context, vertx, eventsUri, metrics, eventsBatchMillis, eventsBatchMax);
         registry.bind("requestEvent", new RequestEventMessage());
         registry.bind("requestEventLines", new RequestEventLines());
-        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts));
+        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts, errorRedactor));
         ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, responseWriter, observer);
         registry.bind("proxyEntry", entry);
         RealtimeEntry realtimeEntry = new RealtimeEntry(context, realtimeUri, gate, responseWriter,

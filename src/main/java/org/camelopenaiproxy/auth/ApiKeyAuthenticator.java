@@ -1,5 +1,6 @@
 package org.camelopenaiproxy.auth;
 
+import java.net.InetAddress;
 import java.time.Instant;
 
 import org.apache.camel.Exchange;
@@ -12,7 +13,8 @@ import org.camelopenaiproxy.http.ProxyRequest;
 /**
  * Pipeline step {@code apiKeyAuthenticator}: identifies the caller by the proxy key in
  * {@code Authorization: Bearer <key>} or {@code api-key: <key>} and refuses the request with 401
- * when the key is missing or unknown. The key itself is never logged or echoed.
+ * when the key is missing or unknown, with 403 when the key has {@code allowed_ips} and the client's
+ * address ({@link ClientAddress}) is not among them. The key itself is never logged or echoed.
  */
 public class ApiKeyAuthenticator implements Processor {
 
@@ -21,9 +23,11 @@ public class ApiKeyAuthenticator implements Processor {
     private static final String BEARER = "bearer ";
 
     private final ClientKeyStore keys;
+    private final ClientAddress clientAddress;
 
-    public ApiKeyAuthenticator(ClientKeyStore keys) {
+    public ApiKeyAuthenticator(ClientKeyStore keys, ClientAddress clientAddress) {
         this.keys = keys;
+        this.clientAddress = clientAddress;
     }
 
     @Override
@@ -37,6 +41,15 @@ public class ApiKeyAuthenticator implements Processor {
         if (key == null) {
             throw ProxyException.invalidApiKey("Incorrect API key provided.");
         }
+        ProxyRequest request = ProxyRequest.of(exchange);
+        if (key.allowedIps() != null) {
+            InetAddress from = request.request() == null ? null : clientAddress.of(request.request());
+            if (!key.allowedIps().allows(from)) {
+                throw new ProxyException(403, "invalid_request_error", "ip_not_allowed", null,
+                        "Key '" + key.name() + "' may not be used from "
+                        + (from == null ? "this address" : from.getHostAddress()) + ".");
+            }
+        }
         if (key.disabled()) {
             throw new ProxyException(401, "invalid_request_error", "api_key_disabled", null,
                     "This API key has been disabled.");
@@ -45,7 +58,7 @@ public class ApiKeyAuthenticator implements Processor {
             throw new ProxyException(401, "invalid_request_error", "api_key_expired", null,
                     "This API key expired at " + key.expiresAt() + ".");
         }
-        ProxyRequest.of(exchange).client(key);
+        request.client(key);
         exchange.setProperty(CLIENT_NAME, key.name());
     }
 

@@ -56,7 +56,7 @@ public final class KeysFile {
             ClientKey key = new ClientKey(name, hash.toLowerCase(Locale.ROOT), globs(k, "models"), globs(k, "endpoints"),
                     expires == null ? null : OffsetDateTime.parse(expires).toInstant(),
                     k.path("disabled").asBoolean(false), limits(name, k.path("limits")), aliases(k.path("aliases")),
-                    k.hasNonNull("cache") ? k.get("cache").asBoolean() : null);
+                    k.hasNonNull("cache") ? k.get("cache").asBoolean() : null, allowedIps(name, k));
             byHash.put(key.keySha256(), key);
         }
         return new KeyTable(Map.copyOf(byHash), aliases(root.path("aliases")));
@@ -78,6 +78,24 @@ public final class KeysFile {
         List<Glob> out = new ArrayList<>();
         v.forEach(e -> out.add(Glob.of(e.asText())));
         return List.copyOf(out);
+    }
+
+    /** {@code allowed_ips}: addresses and CIDR blocks; absent = any address. A bad entry fails the file. */
+    private static IpAllowList allowedIps(String owner, JsonNode node) {
+        JsonNode v = node.get("allowed_ips");
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isArray()) {
+            throw new IllegalArgumentException(owner + ": 'allowed_ips' must be a list");
+        }
+        List<String> entries = new ArrayList<>();
+        v.forEach(e -> entries.add(e.asText()));
+        try {
+            return IpAllowList.parse(entries);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(owner + ": allowed_ips: " + e.getMessage(), e);
+        }
     }
 
     /** A {@code limits} block: {@code max_concurrent}, {@code requests_per_minute}, {@code tokens_per_minute}. */

@@ -17,6 +17,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.upstream.UpstreamFailure;
@@ -26,7 +27,8 @@ import org.camelopenaiproxy.upstream.UpstreamFailure;
  * attempts into one JSON line: time, request id, key name (never the key), endpoint, model, every
  * attempt (deployment, status or error, duration) and, unless {@code proxy.dead-letter.include-body}
  * is false, the request body (text, or base64 when it is not UTF-8). The line goes to the exchange
- * property {@link #LINE}, for the sink. Only upstream failures are recorded: a request the proxy
+ * property {@link #LINE}, for the sink. Secrets are masked in the body and the messages (the upstream
+ * keys, the key the client presented, {@code sk-...} and {@code Bearer} patterns). Only upstream failures are recorded: a request the proxy
  * refused itself (no deployment serves the model) is not a lost request.
  */
 public class DeadLetterRecord implements Processor {
@@ -37,9 +39,11 @@ public class DeadLetterRecord implements Processor {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final boolean includeBody;
+    private final UpstreamErrorRedactor redactor;
 
-    public DeadLetterRecord(boolean includeBody) {
+    public DeadLetterRecord(boolean includeBody, UpstreamErrorRedactor redactor) {
         this.includeBody = includeBody;
+        this.redactor = redactor;
     }
 
     @Override
@@ -50,6 +54,7 @@ public class DeadLetterRecord implements Processor {
             return;
         }
         ProxyException error = OpenAiError.from(failure);
+        org.camelopenaiproxy.observe.Redactor secrets = redactor.redactorFor(request);
         Map<String, Object> record = new LinkedHashMap<>();
         record.put("time", Instant.now().toString());
         record.put("request_id", request.requestId());
@@ -58,7 +63,7 @@ public class DeadLetterRecord implements Processor {
         record.put("endpoint", request.path());
         record.put("model", request.facts().model());
         record.put("status", error.status());
-        record.put("error", error.getMessage());
+        record.put("error", secrets.redact(error.getMessage()));
         List<Map<String, Object>> attempts = new ArrayList<>();
         for (Attempt a : request.attempts()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -67,7 +72,7 @@ public class DeadLetterRecord implements Processor {
                 m.put("status", a.status());
             }
             if (a.error() != null) {
-                m.put("error", a.error());
+                m.put("error", secrets.redact(a.error()));
             }
             m.put("duration_ms", a.durationMs());
             attempts.add(m);
@@ -77,7 +82,7 @@ public class DeadLetterRecord implements Processor {
         if (includeBody && body instanceof Buffer buffer) {
             byte[] bytes = buffer.getBytes();
             try {
-                record.put("body", StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
+                record.put("body", secrets.redact(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString()));
             } catch (CharacterCodingException binary) {
                 record.put("body_base64", Base64.getEncoder().encodeToString(bytes));
             }

@@ -9,13 +9,16 @@ import java.util.regex.Pattern;
 /**
  * Removes secrets from text before it is logged: the exact keys it is given (the upstream keys, the
  * key the client presented) and anything matching the built-in patterns (OpenAI-style {@code sk-}
- * keys, {@code Bearer} tokens, {@code "api_key": "..."}-like fields) or the configured ones.
+ * keys, also partially masked ones like {@code sk-abc***xyz}, {@code Bearer} tokens,
+ * {@code "api_key": "..."}-like fields) or the configured ones.
  */
 public final class Redactor {
 
     public static final String MASK = "[REDACTED]";
 
     static final List<Pattern> BUILT_IN = List.of(
+            // a key shown in part, as OpenAI's 401 does ("Incorrect API key provided: sk-proj-****abcd")
+            Pattern.compile("sk-[A-Za-z0-9_\\-]*(?:\\*+|\\.{3}|\u2026)[A-Za-z0-9_\\-*]*"),
             Pattern.compile("sk-[A-Za-z0-9_\\-]{8,}"),
             Pattern.compile("(?i)(bearer\\s+)[A-Za-z0-9._~+/=\\-]{8,}"),
             Pattern.compile("(?i)(\"?(?:api[-_]?key|authorization|password|secret|client_secret|access_token)\"?\\s*[:=]\\s*\"?)"

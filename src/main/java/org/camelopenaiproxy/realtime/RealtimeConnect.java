@@ -17,6 +17,7 @@ import org.apache.camel.Message;
 import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
@@ -39,8 +40,8 @@ import org.camelopenaiproxy.upstream.UpstreamSelector;
  * <ul>
  * <li>accepted: body {@link UpstreamSocket} (paused), which {@link RealtimeEntry} turns into the
  * client's upgrade;</li>
- * <li>refused by the upstream (an HTTP answer instead of 101): that status, content type and body,
- * for the client as they are;</li>
+ * <li>refused by the upstream (an HTTP answer instead of 101): that status, content type and body
+ * (its secrets masked: {@link UpstreamErrorRedactor}), for the client;</li>
  * <li>unreachable or timed out: an {@link UpstreamFailure} (502/504), after trying the other
  * deployments (up to {@code proxy.retry.max-attempts} in all, no backoff: a client is waiting for
  * its handshake). A refusal with a retryable status (429, 5xx) also moves on to another deployment
@@ -58,15 +59,17 @@ public class RealtimeConnect extends AsyncProcessorSupport {
     private final Timeouts timeouts;
     private final ReloadGate gate;
     private final int maxAttempts;
+    private final UpstreamErrorRedactor errorRedactor;
 
     public RealtimeConnect(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy,
-            Timeouts timeouts, ReloadGate gate, int maxAttempts) {
+            Timeouts timeouts, ReloadGate gate, int maxAttempts, UpstreamErrorRedactor errorRedactor) {
         this.clients = clients;
         this.selector = selector;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
         this.gate = gate;
         this.maxAttempts = Math.max(1, maxAttempts);
+        this.errorRedactor = errorRedactor;
     }
 
     @Override
@@ -164,7 +167,8 @@ public class RealtimeConnect extends AsyncProcessorSupport {
         Message message = exchange.getMessage();
         MultiMap headers = rejected.getHeaders() == null ? HttpHeaders.headers() : rejected.getHeaders();
         String contentType = headers.get(ProxyHeaders.CONTENT_TYPE);
-        Buffer body = rejected.getBody() == null ? Buffer.buffer() : rejected.getBody();
+        Buffer body = errorRedactor.redactBody(request, status,
+                rejected.getBody() == null ? Buffer.buffer() : rejected.getBody(), headers.get(HttpHeaders.CONTENT_ENCODING));
         message.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
         message.setHeader(Exchange.CONTENT_TYPE, contentType != null ? contentType : OpenAiError.CONTENT_TYPE);
         message.setBody(body);

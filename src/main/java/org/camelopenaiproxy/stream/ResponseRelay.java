@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpServerResponse;
 import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * (and flushed) at once, so server-sent events reach the client event by event. Back-pressure: a
  * slow client pauses the upstream. The client leaving resets the upstream request; an upstream
  * failure after the head was sent ends a stream with an SSE error event, or closes the connection
- * of any other answer (its status has already gone out).
+ * of any other answer (its status has already gone out). An answer outside 2xx is the exception:
+ * it is collected, its secrets masked ({@link UpstreamErrorRedactor}), and sent whole.
  */
 public class ResponseRelay {
 
@@ -34,10 +36,12 @@ public class ResponseRelay {
 
     private final Vertx vertx;
     private final Timeouts timeouts;
+    private final UpstreamErrorRedactor errorRedactor;
 
-    public ResponseRelay(Vertx vertx, Timeouts timeouts) {
+    public ResponseRelay(Vertx vertx, Timeouts timeouts, UpstreamErrorRedactor errorRedactor) {
         this.vertx = vertx;
         this.timeouts = timeouts;
+        this.errorRedactor = errorRedactor;
     }
 
     public void relay(ProxyRequest request, UpstreamResponse upstream, HttpServerResponse client) {
@@ -61,6 +65,14 @@ public class ResponseRelay {
         DiagnosticCapture diagnostics = request.diagnostics();
         UsageTee usage = new UsageTee(response.getHeader(ProxyHeaders.CONTENT_TYPE));
         int status = response.statusCode();
+        // an error answer is small: collected and masked (upstreams echo keys in them), then sent whole
+        UpstreamErrorRedactor.Collector errorBody = UpstreamErrorRedactor.masks(status)
+                ? errorRedactor.collector(request, status, response.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_ENCODING)) : null;
+        if (errorBody != null) {
+            headers.remove(ProxyHeaders.CONTENT_LENGTH); // set again for the masked body
+            headers.remove(io.vertx.core.http.HttpHeaders.CONTENT_ENCODING);
+            errorRedactor.redactHeaders(request, headers);
+        }
         // streams are bounded by the idle timeout only; other answers by the total timeout too
         long totalDeadline = eventStream ? Long.MAX_VALUE
                 : request.startNanos() + timeouts.total() * 1_000_000L;
@@ -70,7 +82,7 @@ public class ResponseRelay {
             headers.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");
         }
         headers.set(ProxyHeaders.X_PROXY_CACHE, request.cacheStatus());
-        if (!headers.contains(ProxyHeaders.CONTENT_LENGTH)) {
+        if (errorBody == null && !headers.contains(ProxyHeaders.CONTENT_LENGTH)) {
             client.setChunked(true);
         }
         ResponseRecorder recorder = request.recorder();
@@ -81,6 +93,10 @@ public class ResponseRelay {
         boolean[] done = {false};
         response.handler(upstreamChunk -> {
             watchdog.activity();
+            if (errorBody != null) {
+                errorBody.append(upstreamChunk);
+                return;
+            }
             usage.accept(upstreamChunk);
             Buffer chunk = usageFilter == null ? upstreamChunk : usageFilter.apply(upstreamChunk);
             if (chunk.length() == 0) {
@@ -127,7 +143,20 @@ public class ResponseRelay {
             done[0] = true;
             watchdog.stop();
             Buffer rest = usageFilter == null ? null : usageFilter.flush();
-            if (rest != null && rest.length() > 0) {
+            if (errorBody != null) {
+                Buffer masked = errorBody.finish();
+                if (errorBody.replaced()) {
+                    client.headers().set(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
+                }
+                request.markFirstByte();
+                if (recorder != null) {
+                    recorder.chunk(masked);
+                }
+                if (diagnostics != null) {
+                    diagnostics.response(masked);
+                }
+                client.end(masked); // not chunked: Vert.x sets Content-Length
+            } else if (rest != null && rest.length() > 0) {
                 if (recorder != null) {
                     recorder.chunk(rest);
                 }

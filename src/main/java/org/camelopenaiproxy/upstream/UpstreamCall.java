@@ -16,6 +16,7 @@ import org.apache.camel.Message;
 import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
@@ -42,14 +43,16 @@ public class UpstreamCall extends AsyncProcessorSupport {
     private final RetryPolicy retryPolicy;
     private final Timeouts timeouts;
     private final ReloadGate gate;
+    private final UpstreamErrorRedactor errorRedactor;
 
     public UpstreamCall(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
-            ReloadGate gate) {
+            ReloadGate gate, UpstreamErrorRedactor errorRedactor) {
         this.clients = clients;
         this.selector = selector;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
         this.gate = gate;
+        this.errorRedactor = errorRedactor;
     }
 
     @Override
@@ -146,7 +149,9 @@ public class UpstreamCall extends AsyncProcessorSupport {
             choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS,
                     new IllegalStateException("HTTP " + status));
             request.addAttempt(new Attempt(choice.deployment().name(), status, null, System.nanoTime() - started));
-            exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, errorBody.toString());
+            // kept for whoever handles the failure: masked like any upstream error body
+            exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, errorRedactor.redactBody(request, status, errorBody,
+                    response.getHeader(HttpHeaders.CONTENT_ENCODING)).toString());
             exchange.setException(new UpstreamFailure(status == 429 || status == 503 ? 503 : 502,
                     status == 429 ? "upstream_rate_limited" : "upstream_error",
                     "The upstream API answered " + status + ".", true, retryAfter, null));

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RequestInspectorTest {
 
     static final ClientKey KEY = new ClientKey("k", "0".repeat(64), null, null, null, false, Limits.NONE,
-            Map.of("mine", "gpt-4.1"), null);
+            Map.of("mine", "gpt-4.1"), null, null);
 
     static Exchange exchange(String body) {
         return exchange("/v1/chat/completions", body);
