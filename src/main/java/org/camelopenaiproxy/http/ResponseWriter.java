@@ -125,10 +125,6 @@ public class ResponseWriter {
                 error.param(), OpenAiError.withRequestId(error.getMessage(), request.requestId()))));
     }
 
-    /**
-     * Ends the response. If the request body was never read (refused before it was needed), the
-     * connection cannot be reused safely: say so and close it after the answer.
-     */
     /** {@code Retry-After} in whole seconds (at least 1) and {@code retry-after-ms}, as OpenAI sends them. */
     private static void retryAfter(HttpServerResponse response, long millis) {
         response.putHeader(ProxyHeaders.RETRY_AFTER, Long.toString(Math.max(1, (millis + 999) / 1000)));
@@ -156,6 +152,10 @@ public class ResponseWriter {
         end(request, response, status, bytes);
     }
 
+    /**
+     * Ends the response. If the request body was never read (refused before it was needed), an
+     * HTTP/1.x connection cannot be reused safely: say so and close it after the answer.
+     */
     private static void end(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         proxyHeaders(request, response);
         request.finish(new Outcome(status, null, 0));
