@@ -176,6 +176,17 @@ class HostileInputTest {
         }
         assertEquals(List.of(), failures, String.join("\n", failures));
 
+        // abrupt disconnects: mid-head, mid-body, right after a complete request
+        String[] cut = {"POST /v1/chat/comp", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
+                + "Content-Length: 50\r\n\r\n{\"model\":", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
+                + "Content-Length: 2\r\n\r\n{}"};
+        for (int i = 0; i < 30; i++) {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", TestEnv.proxyPort())) {
+                s.setSoLinger(true, 0); // a reset, not a polite close
+                s.getOutputStream().write(bytes(cut[i % cut.length]));
+            }
+        }
+
         // still healthy: a normal request, a stream of them, and the health check
         for (int i = 0; i < 20; i++) {
             assertEquals(200, client.postJson("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\"}").statusCode());

@@ -24,6 +24,21 @@ public final class TestCertificates {
                 "-file", dir.resolve(name + ".pem").toString()));
     }
 
+    /** Writes {@code name}-cert.pem and {@code name}-key.pem (PKCS#8) from {@code name}.p12, as a PEM-configured server reads them. */
+    public static void exportPem(Path dir, String name) throws Exception {
+        java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(dir.resolve(name + ".p12"))) {
+            store.load(in, PASSWORD.toCharArray());
+        }
+        java.security.Key key = store.getKey(name, PASSWORD.toCharArray());
+        java.security.cert.Certificate cert = store.getCertificate(name);
+        java.util.Base64.Encoder b64 = java.util.Base64.getMimeEncoder(64, "\n".getBytes());
+        Files.writeString(dir.resolve(name + "-key.pem"), "-----BEGIN PRIVATE KEY-----\n"
+                + b64.encodeToString(key.getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        Files.writeString(dir.resolve(name + "-cert.pem"), "-----BEGIN CERTIFICATE-----\n"
+                + b64.encodeToString(cert.getEncoded()) + "\n-----END CERTIFICATE-----\n");
+    }
+
     private static String keytool() {
         return Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
     }
