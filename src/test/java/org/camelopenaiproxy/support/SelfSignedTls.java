@@ -2,8 +2,6 @@ package org.camelopenaiproxy.support;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PfxOptions;
@@ -15,8 +13,6 @@ import io.vertx.core.net.PfxOptions;
  */
 public final class SelfSignedTls {
 
-    private static final String PASSWORD = "test-store-pass";
-
     private final Path keyStore;
     private final Path caPem;
 
@@ -27,28 +23,14 @@ public final class SelfSignedTls {
 
     public static SelfSignedTls create() throws Exception {
         Path dir = Files.createTempDirectory("upstream-tls");
-        Path keyStore = dir.resolve("upstream.p12");
-        Path caPem = dir.resolve("upstream-ca.pem");
-        run(List.of("keytool", "-genkeypair", "-alias", "upstream", "-keyalg", "RSA", "-keysize", "2048",
-                "-dname", "CN=localhost", "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2",
-                "-keystore", keyStore.toString(), "-storetype", "PKCS12", "-storepass", PASSWORD, "-keypass", PASSWORD));
-        run(List.of("keytool", "-exportcert", "-rfc", "-alias", "upstream", "-keystore", keyStore.toString(),
-                "-storetype", "PKCS12", "-storepass", PASSWORD, "-file", caPem.toString()));
-        return new SelfSignedTls(keyStore, caPem);
-    }
-
-    private static void run(List<String> command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException("keytool failed: " + new String(out));
-        }
+        TestCertificates.create(dir, "upstream");
+        return new SelfSignedTls(dir.resolve("upstream.p12"), dir.resolve("upstream.pem"));
     }
 
     /** Server options for an HTTPS/WSS server with this certificate. */
     public HttpServerOptions serverOptions() {
         return new HttpServerOptions().setSsl(true)
-                .setKeyCertOptions(new PfxOptions().setPath(keyStore.toString()).setPassword(PASSWORD));
+                .setKeyCertOptions(new PfxOptions().setPath(keyStore.toString()).setPassword(TestCertificates.PASSWORD));
     }
 
     /** The certificate as PEM: the CA file that makes it trusted. */
