@@ -78,6 +78,11 @@ public class DeadLetterRecord implements Processor {
             attempts.add(m);
         }
         record.put("attempts", attempts);
+        String upstreamError = exchange.getProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, String.class);
+        if (upstreamError != null && !upstreamError.isEmpty()) {
+            // what the upstream said last (already masked), cut so one record stays one short line
+            record.put("upstream_error", upstreamError.length() > 2048 ? upstreamError.substring(0, 2048) : upstreamError);
+        }
         Object body = exchange.getMessage().getBody();
         if (includeBody && body instanceof Buffer buffer) {
             byte[] bytes = buffer.getBytes();

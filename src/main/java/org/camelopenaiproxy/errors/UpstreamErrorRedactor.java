@@ -155,7 +155,7 @@ public final class UpstreamErrorRedactor {
     }
 
     /** The key(s) the client presented: {@code Authorization: Bearer}, {@code api-key}, the browser subprotocol. */
-    static void presentedKeys(MultiMap headers, List<String> into) {
+    public static void presentedKeys(MultiMap headers, List<String> into) {
         for (String auth : headers.getAll(ProxyHeaders.AUTHORIZATION)) {
             String value = auth.trim();
             into.add(value);

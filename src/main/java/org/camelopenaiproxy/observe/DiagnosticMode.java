@@ -7,7 +7,7 @@ import java.util.function.Supplier;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.http.ProxyHeaders;
+import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.http.StreamingBody;
 
@@ -35,14 +35,8 @@ public class DiagnosticMode implements Processor {
             return;
         }
         List<String> secrets = new ArrayList<>(upstreamKeys.get());
-        String authorization = exchange.getMessage().getHeader(ProxyHeaders.AUTHORIZATION, String.class);
-        if (authorization != null) {
-            secrets.add(authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).trim()
-                    : authorization);
-        }
-        String apiKey = exchange.getMessage().getHeader(ProxyHeaders.API_KEY, String.class);
-        if (apiKey != null) {
-            secrets.add(apiKey.trim());
+        if (request.request() != null) {
+            UpstreamErrorRedactor.presentedKeys(request.request().headers(), secrets);
         }
         DiagnosticCapture capture = new DiagnosticCapture(now.maxBodyBytes(), new Redactor(secrets, now.redact()));
         Object body = exchange.getMessage().getBody();

@@ -3,9 +3,7 @@ package org.camelopenaiproxy.realtime;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.UpgradeRejectedException;
@@ -14,7 +12,6 @@ import io.vertx.core.http.WebSocketConnectOptions;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
@@ -29,6 +26,7 @@ import org.camelopenaiproxy.upstream.UpstreamCall;
 import org.camelopenaiproxy.upstream.UpstreamClients;
 import org.camelopenaiproxy.upstream.UpstreamFailure;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
+import org.camelopenaiproxy.upstream.UpstreamAttemptProcessor;
 import org.camelopenaiproxy.upstream.UpstreamSelector;
 
 /**
@@ -48,13 +46,12 @@ import org.camelopenaiproxy.upstream.UpstreamSelector;
  * when there is one; the last refusal is what the client gets.</li>
  * </ul>
  */
-public class RealtimeConnect extends AsyncProcessorSupport {
+public class RealtimeConnect extends UpstreamAttemptProcessor {
 
     /** Exchange property: the subprotocols to offer upstream ({@code List<String>}). */
     public static final String SUBPROTOCOLS = "proxy.realtime.subprotocols";
 
     private final UpstreamClients clients;
-    private final UpstreamSelector selector;
     private final RetryPolicy retryPolicy;
     private final Timeouts timeouts;
     private final ReloadGate gate;
@@ -63,8 +60,8 @@ public class RealtimeConnect extends AsyncProcessorSupport {
 
     public RealtimeConnect(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy,
             Timeouts timeouts, ReloadGate gate, int maxAttempts, UpstreamErrorRedactor errorRedactor) {
+        super(selector);
         this.clients = clients;
-        this.selector = selector;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
         this.gate = gate;
@@ -73,27 +70,10 @@ public class RealtimeConnect extends AsyncProcessorSupport {
     }
 
     @Override
-    public boolean process(Exchange exchange, AsyncCallback callback) {
-        ProxyRequest request = ProxyRequest.of(exchange);
-        Context context = request.context();
-        if (context != null && Vertx.currentContext() != context) {
-            context.runOnContext(v -> attempt(exchange, request, callback));
-        } else {
-            attempt(exchange, request, callback);
-        }
-        return false;
-    }
-
-    private void attempt(Exchange exchange, ProxyRequest request, AsyncCallback callback) {
-        request.markFirstAttempt();
+    protected void attempt(Exchange exchange, ProxyRequest request, UpstreamSelector.Choice choice,
+            AsyncCallback callback) {
         Message message = exchange.getMessage();
         String model = request.facts().model();
-        UpstreamSelector.Choice choice = selector.select(model, request.triedDeployments());
-        if (choice == null) {
-            exchange.setException(selector.unavailable(model));
-            callback.done(false);
-            return;
-        }
         Deployment deployment = choice.deployment();
         WebSocketConnectOptions options = new WebSocketConnectOptions()
                 .setHost(deployment.target().host())
@@ -131,7 +111,7 @@ public class RealtimeConnect extends AsyncProcessorSupport {
                 socket.pause(); // nothing may be relayed before the client's side is upgraded
                 MultiMap handshake = HttpHeaders.headers().addAll(socket.headers());
                 choice.breaker().onSuccess(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-                request.addAttempt(new Attempt(deployment.name(), 101, null, millisSince(started)));
+                request.addAttempt(new Attempt(deployment.name(), 101, null, System.nanoTime() - started));
                 exchange.setProperty(ProxyRequest.DEPLOYMENT, deployment.name());
                 if (request.clientGone()) {
                     socket.close(WebSocketRelay.GOING_AWAY, "client left");
@@ -159,9 +139,9 @@ public class RealtimeConnect extends AsyncProcessorSupport {
         } else {
             choice.breaker().onSuccess(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         }
-        request.addAttempt(new Attempt(choice.deployment().name(), status, null, millisSince(started)));
+        request.addAttempt(new Attempt(choice.deployment().name(), status, null, System.nanoTime() - started));
         if (retryable && mayRetry(request)) {
-            attempt(exchange, request, callback);
+            process(exchange, callback); // the next attempt picks another deployment
             return;
         }
         Message message = exchange.getMessage();
@@ -188,9 +168,9 @@ public class RealtimeConnect extends AsyncProcessorSupport {
             choice.breaker().onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, cause);
         }
         ProxyException mapped = OpenAiError.from(cause);
-        request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), millisSince(started)));
+        request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), System.nanoTime() - started));
         if (mayRetry(request)) {
-            attempt(exchange, request, callback);
+            process(exchange, callback); // the next attempt picks another deployment
             return;
         }
         exchange.setException(new UpstreamFailure(mapped.status() == 504 ? 504 : 502, mapped.code(),
@@ -202,7 +182,4 @@ public class RealtimeConnect extends AsyncProcessorSupport {
         return !request.clientGone() && request.attempts().size() < maxAttempts;
     }
 
-    private static long millisSince(long started) {
-        return (System.nanoTime() - started) / 1_000_000;
-    }
 }

@@ -1,9 +1,7 @@
 package org.camelopenaiproxy.upstream;
 
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
@@ -13,7 +11,6 @@ import io.vertx.core.http.RequestOptions;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
@@ -32,14 +29,13 @@ import org.camelopenaiproxy.http.StreamingBody;
  * Every attempt settles its circuit breaker and is recorded for the dead-letter channel. No
  * thread waits: everything runs on the request's event loop.
  */
-public class UpstreamCall extends AsyncProcessorSupport {
+public class UpstreamCall extends UpstreamAttemptProcessor {
 
     private static final int MAX_ERROR_BODY = 64 * 1024;
     private static final ProxyException EGRESS_REFUSED = ProxyException.upstreamUnreachable(
             "The egress proxy refused the proxy's credentials (407).", null);
 
     private final UpstreamClients clients;
-    private final UpstreamSelector selector;
     private final RetryPolicy retryPolicy;
     private final Timeouts timeouts;
     private final ReloadGate gate;
@@ -47,8 +43,8 @@ public class UpstreamCall extends AsyncProcessorSupport {
 
     public UpstreamCall(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
             ReloadGate gate, UpstreamErrorRedactor errorRedactor) {
+        super(selector);
         this.clients = clients;
-        this.selector = selector;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
         this.gate = gate;
@@ -56,28 +52,10 @@ public class UpstreamCall extends AsyncProcessorSupport {
     }
 
     @Override
-    public boolean process(Exchange exchange, AsyncCallback callback) {
-        ProxyRequest request = ProxyRequest.of(exchange);
-        Context context = request.context();
-        if (context != null && Vertx.currentContext() != context) {
-            // a redelivery runs on Camel's scheduler thread: go back to the request's event loop
-            context.runOnContext(v -> attempt(exchange, request, callback));
-        } else {
-            attempt(exchange, request, callback);
-        }
-        return false;
-    }
-
-    private void attempt(Exchange exchange, ProxyRequest request, AsyncCallback callback) {
-        request.markFirstAttempt();
+    protected void attempt(Exchange exchange, ProxyRequest request, UpstreamSelector.Choice choice,
+            AsyncCallback callback) {
         Message message = exchange.getMessage();
         String model = request.facts().model();
-        UpstreamSelector.Choice choice = selector.select(model, request.triedDeployments());
-        if (choice == null) {
-            exchange.setException(selector.unavailable(model));
-            callback.done(false);
-            return;
-        }
         Deployment deployment = choice.deployment();
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.valueOf(message.getHeader(Exchange.HTTP_METHOD, "GET", String.class)))

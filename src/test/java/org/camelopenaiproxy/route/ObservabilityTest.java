@@ -373,7 +373,7 @@ class ObservabilityTest {
         upstream.stubFor(post(urlPathEqualTo("/fo-b/v1/chat/completions")).willReturn(aResponse().withStatus(200)
                 .withHeader("Content-Type", "application/json").withBody(chatJson(1, 1))));
         upstream.stubFor(post(urlPathEqualTo("/v1/chat/completions")).withRequestBody(containing("gpt-doomed"))
-                .willReturn(aResponse().withStatus(503)));
+                .willReturn(aResponse().withStatus(503).withBody("{\"error\":\"overloaded\"}")));
 
         HttpResponse<String> failedOver = chat(TestEnv.CLIENT_KEY, "{\"model\":\"fo-model\"}");
         assertEquals(200, failedOver.statusCode());
@@ -398,6 +398,7 @@ class ObservabilityTest {
             return Files.exists(dl) && Files.readString(dl).contains(id) ? Files.readString(dl) : null;
         });
         assertTrue(record.contains("\"request_id\":\"" + id + "\""));
+        assertTrue(record.contains("\"upstream_error\":\"{\\\"error\\\":\\\"overloaded\\\"}\""), record);
     }
 
     @Test
