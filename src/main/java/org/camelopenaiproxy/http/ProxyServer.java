@@ -7,6 +7,7 @@ import java.util.function.Supplier;
 
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -90,6 +91,9 @@ public class ProxyServer extends ServiceSupport {
             servers.add(server);
             listening.add(server.listen());
         }
+        if (Context.isOnEventLoopThread()) {
+            throw new IllegalStateException("start the API listener from a Camel/main thread, not an event loop");
+        }
         Future.all(listening).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("Listening on {}://{}:{} ({} event loop{}{}{}); /observe/** {}", options.isSsl() ? "https" : "http",
                 settings.host(), servers.get(0).actualPort(), instances, instances == 1 ? "" : "s",
@@ -105,7 +109,9 @@ public class ProxyServer extends ServiceSupport {
             closing.add(s.close());
         }
         servers.clear();
-        Future.all(closing).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        if (!Context.isOnEventLoopThread()) { // never wait on an event loop: the close completes on one
+            Future.all(closing).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
     }
 
     /** The port actually bound (useful with port 0). */

@@ -160,6 +160,9 @@ public class ResponseRelay {
                 if (recorder != null) {
                     recorder.chunk(rest);
                 }
+                if (diagnostics != null) {
+                    diagnostics.response(rest);
+                }
                 client.end(rest);
             } else {
                 client.end();
