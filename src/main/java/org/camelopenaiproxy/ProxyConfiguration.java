@@ -61,6 +61,7 @@ import org.camelopenaiproxy.http.ProxyServer;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.RequestBodyReader;
 import org.camelopenaiproxy.http.ResponseWriter;
+import org.camelopenaiproxy.http.UnreadBody;
 import org.camelopenaiproxy.limits.KeyRateLimiter;
 import org.camelopenaiproxy.limits.Limits;
 import org.camelopenaiproxy.limits.LocalRateLimitStore;
@@ -410,7 +411,8 @@ public class ProxyConfiguration implements CamelConfiguration {
         RequestObserver observer = new RequestObserver(context, vertx, eventsUri, metrics, eventsBatchMillis, eventsBatchMax);
         registry.bind("requestEvent", new RequestEventMessage());
         registry.bind("requestEventLines", new RequestEventLines());
-        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts, errorRedactor));
+        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts, errorRedactor),
+                new UnreadBody(vertx, Math.min(requestBufferBytes, maxRequestBytes), readTimeoutMillis));
         ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, responseWriter, observer);
         registry.bind("proxyEntry", entry);
         RealtimeEntry realtimeEntry = new RealtimeEntry(context, realtimeUri, gate, responseWriter,

@@ -25,9 +25,11 @@ public class ResponseWriter {
     public static final int CLIENT_CLOSED = 499;
 
     private final ResponseRelay relay;
+    private final UnreadBody unreadBody;
 
-    public ResponseWriter(ResponseRelay relay) {
+    public ResponseWriter(ResponseRelay relay, UnreadBody unreadBody) {
         this.relay = relay;
+        this.unreadBody = unreadBody;
     }
 
     public void write(Exchange exchange, ProxyRequest request) {
@@ -80,7 +82,7 @@ public class ResponseWriter {
     }
 
     /** Replays a stored answer (cache hit or Idempotency-Key repeat); an SSE answer is sent as a stream. */
-    private static void replay(ProxyRequest request, HttpServerResponse response, StoredResponse stored) {
+    private void replay(ProxyRequest request, HttpServerResponse response, StoredResponse stored) {
         if (request.diagnostics() != null) {
             request.diagnostics().response(Buffer.buffer(stored.body()));
         }
@@ -145,7 +147,7 @@ public class ResponseWriter {
         }
     }
 
-    private static void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+    private void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         if (request.diagnostics() != null) {
             request.diagnostics().response(bytes);
         }
@@ -153,31 +155,19 @@ public class ResponseWriter {
     }
 
     /**
-     * Ends the response. If the request body was never read (refused before it was needed), an
-     * HTTP/1.x connection cannot be reused safely: say so and close it after the answer.
+     * Ends the response; a request body still arriving (the request was refused before it was
+     * needed) is read and discarded after the answer ({@link UnreadBody}).
      */
-    private static void end(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+    private void end(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         proxyHeaders(request, response);
         request.finish(new Outcome(status, null, 0));
         HttpServerRequest req = request.request();
-        // HTTP/2 ends just this stream; on HTTP/1.x an unread body would be read as the next request
-        boolean unreadBody = !request.bodyConsumed() && !req.isEnded() && hasBody(req)
-                && req.version() != io.vertx.core.http.HttpVersion.HTTP_2;
-        if (unreadBody) {
-            response.putHeader(ProxyHeaders.CONNECTION, "close");
-            response.end(bytes).onComplete(v -> req.connection().close());
+        if (UnreadBody.pending(request)) {
+            unreadBody.endAndDiscard(req, response, bytes);
         } else {
             req.resume();
             response.end(bytes);
         }
-    }
-
-    private static boolean hasBody(HttpServerRequest req) {
-        String length = req.getHeader(ProxyHeaders.CONTENT_LENGTH);
-        if (length != null) {
-            return !"0".equals(length.trim());
-        }
-        return req.getHeader("Transfer-Encoding") != null;
     }
 
     private static Buffer toBuffer(Exchange exchange, Object body) {

@@ -19,6 +19,7 @@ import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -49,7 +50,7 @@ class SecretLeakIT {
     static final String OTHER_CLIENT_KEY = KeyHashes.newKey();
     static final String WRONG_CLIENT_KEY = KeyHashes.newKey();
 
-    @TempDir
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     static Path dir;
     static WireMockServer upstream;
     static Process proxy;

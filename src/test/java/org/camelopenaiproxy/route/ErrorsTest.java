@@ -74,6 +74,56 @@ class ErrorsTest {
     }
 
     @Test
+    void a_request_refused_before_its_body_was_read_keeps_its_connection() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", TestEnv.proxyPort())) {
+            socket.setSoTimeout(5000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            String body = "{\"model\":\"gpt-4o\"}";
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-wrong\r\n"
+                       + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush(); // the key is wrong: the 401 comes before the body is sent
+            String refused = readHead(in);
+            assertTrue(refused.startsWith("HTTP/1.1 401"), refused);
+            assertTrue(!refused.toLowerCase().contains("connection: close"), refused);
+            in.readNBytes(contentLength(refused));
+            out.write(body.getBytes(StandardCharsets.US_ASCII)); // read and dropped by the proxy
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + TestEnv.CLIENT_KEY
+                       + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String next = readHead(in);
+            assertTrue(next.startsWith("HTTP/1.1 200"), next);
+        }
+        assertEquals(1, upstream.findAll(anyRequestedFor(anyUrl())).size());
+    }
+
+    @Test
+    void a_refused_request_gets_all_of_its_answer_though_its_body_comes_after_it() throws Exception {
+        // closing a connection with body bytes still coming resets it, and the client loses the answer
+        for (int size : new int[] {200, 64 * 1024}) { // kept alive to be read, and past the limit: lingering close
+            String body = "{\"model\":\"gpt-4o\",\"pad\":\"" + "x".repeat(size) + "\"}";
+            try (Socket socket = new Socket("127.0.0.1", TestEnv.proxyPort())) {
+                socket.setSoTimeout(5000);
+                OutputStream out = socket.getOutputStream();
+                InputStream in = socket.getInputStream();
+                out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-wrong\r\n"
+                           + "Connection: close\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
+                           + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                String head = readHead(in);
+                assertTrue(head.startsWith("HTTP/1.1 401"), head);
+                out.write(body.getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                String rest = new String(in.readAllBytes(), StandardCharsets.US_ASCII); // then a clean end, no reset
+                assertTrue(rest.contains("\"code\":\"invalid_api_key\""), size + " bytes: " + rest);
+            }
+        }
+        assertEquals(0, upstream.findAll(anyRequestedFor(anyUrl())).size());
+    }
+
+    @Test
     void a_client_expecting_100_continue_is_told_to_go_on() throws Exception {
         try (Socket socket = new Socket("127.0.0.1", TestEnv.proxyPort())) {
             socket.setSoTimeout(5000);
@@ -112,6 +162,11 @@ class ErrorsTest {
         HttpResponse<String> health = client.send(client.request("/observe/health").GET().build());
         assertEquals(200, health.statusCode());
         assertTrue(health.body().contains("UP"), health.body());
+    }
+
+    static int contentLength(String head) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
     }
 
     static String readHead(InputStream in) throws Exception {
