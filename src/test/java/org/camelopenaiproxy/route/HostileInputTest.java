@@ -195,4 +195,28 @@ class HostileInputTest {
         assertFalse(upstream.getAllServeEvents().stream().anyMatch(e -> e.getRequest().getBodyAsString().contains("o1-pro")),
                 "the duplicate-model body never reached the upstream");
     }
+
+    @Test
+    void pipelined_requests_are_answered_in_order_and_a_refused_body_is_never_read_as_a_request() throws Exception {
+        upstream.resetAll();
+        upstream.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody("{\"ok\":true}")));
+        String inner = "{\"model\":\"smuggled\"}";
+        String smuggled = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
+                + "Content-Length: " + inner.length() + "\r\n\r\n" + inner;
+        String first = "{\"model\":\"first\"}";
+        String third = "{\"model\":\"third\"}";
+        byte[] pipeline = bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
+                + "Content-Type: application/json\r\nContent-Length: " + first.length() + "\r\n\r\n" + first
+                // refused by its key before its body is read: the body (a whole request) must be skipped, not served
+                + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-wrong\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled
+                + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY + "Connection: close\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + third.length() + "\r\n\r\n" + third);
+        RawHttp.Reply reply = RawHttp.send(TestEnv.proxyPort(), pipeline, 5000);
+        assertEquals(List.of(200, 401, 200), reply.statuses(), reply.toString());
+        assertTrue(reply.closed(), "closed after the request that asked for it: " + reply);
+        List<String> seen = upstream.getAllServeEvents().stream().map(e -> e.getRequest().getBodyAsString()).toList();
+        assertEquals(List.of(third, first), seen, "what reached the upstream, newest first");
+    }
 }
