@@ -59,6 +59,8 @@ import org.camelopenaiproxy.http.ListenerSettings;
 import org.camelopenaiproxy.http.ProxyEntry;
 import org.camelopenaiproxy.http.ProxyServer;
 import org.camelopenaiproxy.http.ReloadGate;
+import org.camelopenaiproxy.http.BodyLimits;
+import org.camelopenaiproxy.http.BufferBudget;
 import org.camelopenaiproxy.http.RequestBodyReader;
 import org.camelopenaiproxy.http.ResponseWriter;
 import org.camelopenaiproxy.http.UnreadBody;
@@ -167,6 +169,16 @@ public class ProxyConfiguration implements CamelConfiguration {
     long maxRequestBytes;
     @PropertyInject("proxy.request-buffer-bytes")
     long requestBufferBytes;
+    @PropertyInject("proxy.limits.max-json-bytes")
+    long maxJsonBytes;
+    @PropertyInject("proxy.limits.max-audio-bytes")
+    long maxAudioBytes;
+    @PropertyInject("proxy.limits.max-file-bytes")
+    long maxFileBytes;
+    @PropertyInject("proxy.limits.max-upload-part-bytes")
+    long maxUploadPartBytes;
+    @PropertyInject("proxy.limits.max-buffered-bytes")
+    long maxBufferedBytes;
     @PropertyInject("proxy.timeout.connect-ms")
     long connectTimeout;
     @PropertyInject("proxy.timeout.first-byte-ms")
@@ -359,7 +371,9 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore,
                 new ClientAddress(IpAllowList.parse(trustedProxies))));
         registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
-        registry.bind("requestBodyReader", new RequestBodyReader(vertx, maxRequestBytes, requestBufferBytes, readTimeoutMillis));
+        registry.bind("requestBodyReader", new RequestBodyReader(vertx,
+                new BodyLimits(maxRequestBytes, maxJsonBytes, maxAudioBytes, maxFileBytes, maxUploadPartBytes),
+                requestBufferBytes, new BufferBudget(maxBufferedBytes), readTimeoutMillis));
         RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
         registry.bind("requestInspector", requestInspector);
         registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);

@@ -7,30 +7,38 @@ import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.ProxyException;
+import org.camelopenaiproxy.policy.JsonEndpoints;
 
 /**
  * Pipeline step {@code requestBodyReader}: reads the client's body without blocking and makes it the
  * message body, byte for byte as sent (never parsed or re-serialized here).
  * <ul>
- * <li>A declared length over {@code proxy.max-request-bytes} is refused with 413 before a byte of
- * it is read; a chunked body is refused as soon as it passes the limit.</li>
- * <li>A body up to {@code proxy.request-buffer-bytes} is held in memory as a Vert.x {@link Buffer}
- * (JSON requests, small uploads), so it can be inspected and re-sent.</li>
- * <li>A larger body with a declared length (big file uploads) stays in the paused request: the
- * message body becomes a {@link StreamingBody} that the upstream call pipes through.</li>
+ * <li>Each endpoint has its cap ({@link BodyLimits}): a declared length over it is refused with 413
+ * before a byte of the body is read; a chunked body is refused as soon as it passes the cap.</li>
+ * <li>A JSON endpoint's body is always read whole into memory, whatever its size up to its cap, so
+ * that the model allow-list, aliases, validation and the token reservation apply to every request:
+ * it is never forwarded before {@code requestInspector} has read it.</li>
+ * <li>Any other body up to {@code proxy.request-buffer-bytes} is held in memory too (small
+ * uploads); a larger one with a declared length (big file uploads) stays in the paused request:
+ * the message body becomes a {@link StreamingBody} that the upstream call pipes through.</li>
+ * <li>Every buffered body takes its size from the proxy-wide {@link BufferBudget} until its request
+ * ends; a body that does not fit gets 503, so memory stays bounded under many large bodies.</li>
  * </ul>
  */
 public class RequestBodyReader extends AsyncProcessorSupport {
 
     private final Vertx vertx;
-    private final long maxRequestBytes;
+    private final BodyLimits limits;
     private final long bufferBytes;
+    private final BufferBudget budget;
     private final long readTimeoutMillis;
 
-    public RequestBodyReader(Vertx vertx, long maxRequestBytes, long bufferBytes, long readTimeoutMillis) {
+    public RequestBodyReader(Vertx vertx, BodyLimits limits, long bufferBytes, BufferBudget budget,
+            long readTimeoutMillis) {
         this.vertx = vertx;
-        this.maxRequestBytes = maxRequestBytes;
+        this.limits = limits;
         this.bufferBytes = bufferBytes;
+        this.budget = budget;
         this.readTimeoutMillis = readTimeoutMillis;
     }
 
@@ -46,15 +54,14 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             callback.done(true);
             return true;
         }
-        if (declared > maxRequestBytes) {
-            exchange.setException(ProxyException.requestTooLarge(maxRequestBytes));
+        long maxBytes = limits.maxBytes(request.path());
+        if (declared > maxBytes) {
+            exchange.setException(ProxyException.requestTooLarge(maxBytes));
             callback.done(true);
             return true;
         }
-        if (declared > bufferBytes) {
-            if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
-                req.response().writeContinue();
-            }
+        if (declared > bufferBytes && !JsonEndpoints.jsonOnly(request.path())) {
+            continueIfAsked(req);
             request.markBodyConsumed(); // the upstream call consumes it
             exchange.getMessage().setBody(new StreamingBody(req, declared));
             callback.done(true);
@@ -66,9 +73,17 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             callback.done(true);
             return true;
         }
-        if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
-            req.response().writeContinue(); // the client waits for this before sending the body (curl does)
+        long[] taken = {0};
+        request.onFinish(outcome -> budget.give(taken[0]));
+        if (declared > 0) {
+            if (!budget.take(declared)) {
+                exchange.setException(BUSY);
+                callback.done(true);
+                return true;
+            }
+            taken[0] = declared;
         }
+        continueIfAsked(req); // the client waits for this before sending the body (curl does)
         Buffer body = Buffer.buffer(declared > 0 ? (int) declared : 256);
         boolean[] finished = {false};
         // a client that sends its body too slowly (or stops) gets 408 and its connection is closed
@@ -85,11 +100,14 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             if (finished[0]) {
                 return;
             }
-            if (body.length() + (long) chunk.length() > maxRequestBytes) {
+            long size = body.length() + (long) chunk.length();
+            ProxyException refused = size > maxBytes ? ProxyException.requestTooLarge(maxBytes)
+                    : size > taken[0] && !grow(taken, size) ? BUSY : null;
+            if (refused != null) {
                 finished[0] = true;
                 vertx.cancelTimer(timer);
                 req.handler(null);
-                exchange.setException(ProxyException.requestTooLarge(maxRequestBytes));
+                exchange.setException(refused);
                 callback.done(false);
                 return;
             }
@@ -114,6 +132,24 @@ public class RequestBodyReader extends AsyncProcessorSupport {
         });
         req.resume();
         return false;
+    }
+
+    private static final ProxyException BUSY = ProxyException.unavailable(
+            "The proxy is holding as many request bodies in memory as it may; retry shortly.");
+
+    /** A body of unknown length (chunked) grew to {@code size}: takes the difference from the budget. */
+    private boolean grow(long[] taken, long size) {
+        if (!budget.take(size - taken[0])) {
+            return false;
+        }
+        taken[0] = size;
+        return true;
+    }
+
+    private static void continueIfAsked(HttpServerRequest req) {
+        if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
+            req.response().writeContinue();
+        }
     }
 
     private static long declaredLength(HttpServerRequest req) {
