@@ -69,17 +69,8 @@ public class EdgeGuard {
             entry.rejectUnrouted(req, INVALID_PATH);
             return false;
         }
-        String coding = req.getHeader("Transfer-Encoding");
-        if (coding != null && !coding.trim().toLowerCase(java.util.Locale.ROOT).endsWith("chunked")) {
-            // a body framed in a way we (and the upstream) would read differently: refuse, close
-            entry.rejectUnrouted(req, UNSUPPORTED_CODING);
-            return false;
-        }
-        return true;
+        return true; // framing (Content-Length, Transfer-Encoding) was checked by StrictRequestDecoder
     }
-
-    private static final ProxyException UNSUPPORTED_CODING = ProxyException.badRequest("unsupported_transfer_encoding",
-            "Only Transfer-Encoding: chunked is supported.");
 
     private static final ProxyException INVALID_PATH = ProxyException.badRequest("invalid_path",
             "The request path is not a plain path (dot segments, empty segments, encoded slashes or dots are refused).");

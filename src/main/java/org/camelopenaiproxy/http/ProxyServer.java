@@ -81,7 +81,10 @@ public class ProxyServer extends ServiceSupport {
         List<Future<HttpServer>> listening = new ArrayList<>();
         for (int i = 0; i < instances; i++) {
             HttpServer server = vertx.createHttpServer(options)
-                    .connectionHandler(connections::connected)
+                    .connectionHandler(connection -> {
+                        StrictRequestDecoder.install(connection, options); // RFC 9112 checks before Netty's decoder
+                        connections.connected(connection);
+                    })
                     .invalidRequestHandler(this::invalidRequest)
                     .requestHandler(req -> {
                         if (guard.admit(req, entry)) {
@@ -125,7 +128,11 @@ public class ProxyServer extends ServiceSupport {
         int status;
         String code;
         String message;
-        if (cause instanceof TooLongHttpHeaderException) {
+        if (cause instanceof StrictRequestDecoder.HeadRefused refused) {
+            status = refused.status();
+            code = refused.code();
+            message = refused.getMessage();
+        } else if (cause instanceof TooLongHttpHeaderException) {
             status = 431;
             code = "request_header_fields_too_large";
             message = "The request headers are too large (at most " + settings.maxHeaderBytes() + " bytes).";

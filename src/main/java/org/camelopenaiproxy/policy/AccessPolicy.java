@@ -31,7 +31,15 @@ public final class AccessPolicy {
         ProxyRequest request = ProxyRequest.of(exchange);
         ClientKey key = request.client();
         RequestFacts facts = request.facts();
-        if (key == null || key.models() == null || facts == null || facts.model() == null) {
+        if (key == null || key.models() == null || facts == null) {
+            return;
+        }
+        if (facts.model() == null) {
+            if (facts != RequestFacts.UNKNOWN && JsonEndpoints.modelRequired(request.path())) {
+                // no top-level model (one nested elsewhere, or none): nothing the allow-list could vouch for
+                throw new ProxyException(403, "invalid_request_error", "model_not_allowed", "model",
+                        "Key '" + key.name() + "' may use only the models it is allowed, and this request names none.");
+            }
             return;
         }
         if (!Glob.anyMatches(key.models(), facts.model()) && !Glob.anyMatches(key.models(), facts.requestedModel())) {

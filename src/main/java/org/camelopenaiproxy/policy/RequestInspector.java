@@ -30,7 +30,6 @@ public class RequestInspector implements Processor {
     public static final String MODEL = "proxy.model";
 
     private static final JsonFactory JSON = new JsonFactory();
-    private static final byte[] MULTIPART_MODEL = "name=\"model\"".getBytes(StandardCharsets.US_ASCII);
 
     private final Supplier<Map<String, String>> globalAliases;
 
@@ -57,9 +56,17 @@ public class RequestInspector implements Processor {
             throw new ProxyException(415, "invalid_request_error", "unsupported_media_type", null,
                     request.path() + " takes a JSON body (Content-Type: application/json).");
         }
-        Parsed parsed = jsonOnly || firstNonSpace(bytes) == '{' ? parseJson(bytes) : parseMultipart(bytes);
-        if (parsed.invalid != null) {
-            throw new ProxyException(400, "invalid_request_error", "invalid_json", null, parsed.invalid);
+        String contentType = message.getHeader(ProxyHeaders.CONTENT_TYPE, String.class);
+        Parsed parsed;
+        if (jsonOnly || (!MultipartForm.isMultipart(contentType) && firstNonSpace(bytes) == '{')) {
+            parsed = parseJson(bytes);
+            if (parsed.invalid != null) {
+                throw new ProxyException(400, "invalid_request_error", "invalid_json", null, parsed.invalid);
+            }
+        } else if (MultipartForm.isMultipart(contentType)) {
+            parsed = parseMultipart(MultipartForm.scan(bytes, bytes.length, contentType, false));
+        } else {
+            parsed = new Parsed(); // another body (text, binary): no model in it
         }
         String requested = parsed.model;
         String model = requested == null ? null : alias(request.client(), requested);
@@ -172,25 +179,15 @@ public class RequestInspector implements Processor {
         return p;
     }
 
-    /** The model field of a multipart form (audio transcriptions and translations). */
-    static Parsed parseMultipart(byte[] bytes) {
+    /** The model of a multipart form (audio transcriptions and translations, uploads); 400 if malformed. */
+    static Parsed parseMultipart(MultipartForm.Result form) {
+        if (form.invalid() != null) {
+            throw new ProxyException(400, "invalid_request_error", "invalid_multipart", null, form.invalid());
+        }
         Parsed p = new Parsed();
-        int at = indexOf(bytes, MULTIPART_MODEL, 0);
-        if (at < 0) {
-            return p;
-        }
-        int start = indexOf(bytes, new byte[] {'\r', '\n', '\r', '\n'}, at);
-        if (start < 0) {
-            return p;
-        }
-        start += 4;
-        int end = indexOf(bytes, new byte[] {'\r', '\n'}, start);
-        if (end < 0 || end - start > 256) {
-            return p;
-        }
-        p.model = new String(bytes, start, end - start, StandardCharsets.UTF_8).trim();
-        p.modelStart = start;
-        p.modelEnd = end;
+        p.model = form.model();
+        p.modelStart = form.modelStart();
+        p.modelEnd = form.modelEnd();
         return p;
     }
 
@@ -236,19 +233,6 @@ public class RequestInspector implements Processor {
             if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
                 return b;
             }
-        }
-        return -1;
-    }
-
-    private static int indexOf(byte[] haystack, byte[] needle, int from) {
-        outer:
-        for (int i = from; i <= haystack.length - needle.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
         }
         return -1;
     }

@@ -1,0 +1,314 @@
+package org.camelopenaiproxy.http;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.impl.VertxHttpRequestDecoder;
+import io.vertx.core.net.impl.ConnectionBase;
+
+/**
+ * The API listener's HTTP/1.x request decoder: Vert.x's own, with each request head checked byte for
+ * byte against RFC 9112 before the decoder is trusted with it. Netty's decoder is lenient where
+ * leniency is dangerous behind another HTTP hop: it frames a request carrying both
+ * {@code Content-Length} and {@code Transfer-Encoding} by the chunked coding and serves the bytes
+ * behind it as the next request (request smuggling), folds obsolete line folding into the previous
+ * header, and skips leading control bytes (NULs, a TLS hello) waiting for a request that never
+ * comes. A head this class refuses ({@link HeadRefused}: 400, 501 or 505) becomes a failed request
+ * that the server's invalid-request handler answers with an OpenAI-shaped error and then closes
+ * the connection; every byte after it is discarded unread.
+ * <p>
+ * What is refused: a first byte that cannot begin a request line (400 at once, before the rest of
+ * the head arrives); a request line that is not {@code METHOD SP target SP HTTP/d.d} (lower-case
+ * {@code http/1.1} included); an HTTP major version other than 1 (505, an HTTP/2 preface too); an
+ * empty header name, a character outside a token in a name (whitespace before the colon), obs-fold,
+ * control characters in a value; {@code Content-Length} with {@code Transfer-Encoding}; a
+ * {@code Content-Length} that is not digits or differs from another; {@code Transfer-Encoding}
+ * in HTTP/1.0; a transfer coding other than one {@code chunked} (501). A higher HTTP/1.x minor
+ * version is served as HTTP/1.1 (RFC 9112 §2.3).
+ */
+public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
+
+    /** Vert.x's name for the HTTP/1.x request decoder in a connection's pipeline. */
+    static final String NAME = "httpDecoder";
+
+    /** Why a request head was refused, and with which status. */
+    public static final class HeadRefused extends IllegalArgumentException {
+
+        private final int status;
+        private final String code;
+
+        HeadRefused(int status, String code, String message) {
+            super(message, null);
+            this.status = status;
+            this.code = code;
+        }
+
+        public int status() {
+            return status;
+        }
+
+        public String code() {
+            return code;
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this; // a refusal, not a fault: no stack to fill
+        }
+    }
+
+    private final int maxHeadBytes;
+    private boolean atHead = true;
+    private boolean refused;
+
+    public StrictRequestDecoder(HttpServerOptions options) {
+        super(options);
+        this.maxHeadBytes = options.getMaxInitialLineLength() + options.getMaxHeaderSize() + 4;
+    }
+
+    /** Puts this decoder in place of Vert.x's on a new HTTP/1.x connection (HTTP/2 ones have none). */
+    public static void install(HttpConnection connection, HttpServerOptions options) {
+        if (connection instanceof ConnectionBase base) {
+            ChannelPipeline pipeline = base.channel().pipeline();
+            if (pipeline.get(NAME) instanceof VertxHttpRequestDecoder
+                    && !(pipeline.get(NAME) instanceof StrictRequestDecoder)) {
+                pipeline.replace(NAME, NAME, new StrictRequestDecoder(options));
+            }
+        }
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (refused) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (atHead) {
+            int start = in.readerIndex();
+            int end = in.writerIndex();
+            while (start < end && (in.getByte(start) == '\r' || in.getByte(start) == '\n')) {
+                start++; // empty lines before a request line are ignored (RFC 9112 §2.2)
+            }
+            if (start == end) {
+                in.readerIndex(start);
+                return;
+            }
+            if (!isTchar(in.getByte(start))) {
+                refuse(in, out, new HeadRefused(400, "malformed_request", "The request does not begin with an HTTP request line."));
+                return;
+            }
+            int headEnd = endOfHead(in, start, end);
+            if (headEnd < 0) {
+                if (end - start <= maxHeadBytes) {
+                    return; // wait for the whole head (the read timeout bounds the wait)
+                }
+                // too long: the decoder refuses it with 414/431
+            } else {
+                HeadRefused problem = check(in, start, headEnd);
+                if (problem != null) {
+                    refuse(in, out, problem);
+                    return;
+                }
+            }
+        }
+        int before = out.size();
+        super.decode(ctx, in, out);
+        for (int i = before; i < out.size(); i++) {
+            Object o = out.get(i);
+            if (o instanceof HttpObject http && http.decoderResult().isFailure()) {
+                refused = true; // the decoder discards the rest itself; so do we
+            }
+            if (o instanceof HttpRequest) {
+                atHead = false;
+            }
+            if (o instanceof LastHttpContent) {
+                atHead = true;
+            }
+        }
+    }
+
+    @Override
+    protected HttpMessage createMessage(String[] initialLine) {
+        String version = initialLine[2];
+        if (version.length() == 8 && version.startsWith("HTTP/1.") && version.charAt(7) > '1') {
+            initialLine[2] = "HTTP/1.1"; // a later 1.x minor version: served as 1.1 (RFC 9112 §2.3)
+        }
+        return super.createMessage(initialLine);
+    }
+
+    private void refuse(ByteBuf in, List<Object> out, HeadRefused why) {
+        refused = true;
+        in.skipBytes(in.readableBytes());
+        HttpMessage failed = super.createMessage(new String[] {"GET", "/", "HTTP/1.1"});
+        failed.setDecoderResult(DecoderResult.failure(why));
+        out.add(failed);
+    }
+
+    /** Index just past the empty line that ends the head starting at {@code start}, or -1. */
+    static int endOfHead(ByteBuf in, int start, int end) {
+        for (int i = start; i < end; i++) {
+            if (in.getByte(i) == '\n') {
+                int next = i + 1;
+                if (next < end && in.getByte(next) == '\n') {
+                    return next + 1;
+                }
+                if (next + 1 < end && in.getByte(next) == '\r' && in.getByte(next + 1) == '\n') {
+                    return next + 2;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** What is wrong with the head in {@code [start, end)}, or {@code null}. */
+    static HeadRefused check(ByteBuf in, int start, int end) {
+        List<String> lines = new ArrayList<>();
+        int lineStart = start;
+        for (int i = start; i < end; i++) {
+            byte b = in.getByte(i);
+            if (b == '\r' && (i + 1 >= end || in.getByte(i + 1) != '\n')) {
+                return bad("A bare CR in the request head.");
+            }
+            if (b == '\n') {
+                int lineEnd = i > lineStart && in.getByte(i - 1) == '\r' ? i - 1 : i;
+                lines.add(in.toString(lineStart, lineEnd - lineStart, java.nio.charset.StandardCharsets.ISO_8859_1));
+                lineStart = i + 1;
+            }
+        }
+        HeadRefused line = checkRequestLine(lines.get(0));
+        if (line != null) {
+            return line;
+        }
+        boolean http10 = lines.get(0).endsWith(" HTTP/1.0");
+        List<String> lengths = new ArrayList<>();
+        List<String> codings = new ArrayList<>();
+        for (int n = 1; n < lines.size(); n++) {
+            String h = lines.get(n);
+            if (h.isEmpty()) {
+                break;
+            }
+            if (h.charAt(0) == ' ' || h.charAt(0) == '\t') {
+                return bad("Obsolete line folding in a header (RFC 9112 §5.2).");
+            }
+            int colon = h.indexOf(':');
+            if (colon < 0) {
+                return bad("A header line without a colon.");
+            }
+            if (colon == 0) {
+                return bad("A header with an empty name.");
+            }
+            for (int i = 0; i < colon; i++) {
+                if (!isTchar((byte) h.charAt(i))) {
+                    return bad("A header name with a character outside a token (whitespace before the colon?).");
+                }
+            }
+            for (int i = colon + 1; i < h.length(); i++) {
+                char c = h.charAt(i);
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                    return bad("A control character in a header value.");
+                }
+            }
+            String name = h.substring(0, colon);
+            String value = h.substring(colon + 1).trim();
+            if (name.equalsIgnoreCase("content-length")) {
+                lengths.add(value);
+            } else if (name.equalsIgnoreCase("transfer-encoding")) {
+                codings.add(value);
+            }
+        }
+        return checkFraming(lengths, codings, http10);
+    }
+
+    private static HeadRefused checkRequestLine(String line) {
+        int sp1 = line.indexOf(' ');
+        int sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+        if (sp1 <= 0 || sp2 < 0 || sp2 == sp1 + 1 || line.indexOf(' ', sp2 + 1) >= 0) {
+            return bad("The request line is not 'METHOD target HTTP/x.y'.");
+        }
+        for (int i = 0; i < sp1; i++) {
+            if (!isTchar((byte) line.charAt(i))) {
+                return bad("The request method is not a token.");
+            }
+        }
+        for (int i = sp1 + 1; i < sp2; i++) {
+            char c = line.charAt(i);
+            if (c <= 0x20 || c >= 0x7f) {
+                return bad("The request target holds a character that must be percent-encoded.");
+            }
+        }
+        String version = line.substring(sp2 + 1);
+        if (version.length() != 8 || !version.startsWith("HTTP/") || !isDigit(version.charAt(5))
+                || version.charAt(6) != '.' || !isDigit(version.charAt(7))) {
+            return bad("The HTTP version is not 'HTTP/x.y' (upper case).");
+        }
+        if (version.charAt(5) != '1') {
+            return new HeadRefused(505, "http_version_not_supported", "Only HTTP/1.x is served on this connection.");
+        }
+        return null;
+    }
+
+    private static HeadRefused checkFraming(List<String> lengths, List<String> codings, boolean http10) {
+        if (!codings.isEmpty() && !lengths.isEmpty()) {
+            return bad("Content-Length and Transfer-Encoding together (RFC 9112 §6.1).");
+        }
+        if (!codings.isEmpty()) {
+            if (http10) {
+                return bad("Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1).");
+            }
+            List<String> all = new ArrayList<>();
+            for (String value : codings) {
+                for (String coding : value.split(",", -1)) {
+                    all.add(coding.trim().toLowerCase(Locale.ROOT));
+                }
+            }
+            for (String coding : all) {
+                if (!coding.equals("chunked")) {
+                    return new HeadRefused(501, "unsupported_transfer_encoding",
+                            "Only Transfer-Encoding: chunked is supported.");
+                }
+            }
+            if (all.size() != 1) {
+                return bad("The chunked coding given more than once.");
+            }
+        }
+        String length = null;
+        for (String value : lengths) {
+            for (String each : value.split(",", -1)) {
+                String n = each.trim();
+                if (n.isEmpty() || n.length() > 18 || !n.chars().allMatch(StrictRequestDecoder::isDigit)) {
+                    return bad("An invalid Content-Length.");
+                }
+                if (length != null && !length.equals(n)) {
+                    return bad("Differing Content-Length values.");
+                }
+                length = n;
+            }
+        }
+        return null;
+    }
+
+    private static HeadRefused bad(String message) {
+        return new HeadRefused(400, "malformed_request", message);
+    }
+
+    private static boolean isDigit(int c) {
+        return c >= '0' && c <= '9';
+    }
+
+    /** A token character (RFC 9110 §5.6.2). */
+    static boolean isTchar(byte b) {
+        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
+                || "!#$%&'*+-.^_`|~".indexOf(b) >= 0;
+    }
+}
