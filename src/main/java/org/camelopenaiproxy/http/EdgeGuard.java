@@ -29,7 +29,7 @@ public class EdgeGuard {
 
     public void handle(RoutingContext ctx, ProxyEntry entry) {
         HttpServerRequest req = ctx.request();
-        if (maxHeaders > 0 && req.headers().size() > maxHeaders) {
+        if (maxHeaders > 0 && headerLines(req) > maxHeaders) { // HTTP/2 (HTTP/1.x: StrictRequestDecoder already did)
             entry.reject(ctx, new ProxyException(431, "invalid_request_error", "request_header_fields_too_large", null,
                     "Too many header lines (at most " + maxHeaders + ")."));
             return;
@@ -45,6 +45,20 @@ public class EdgeGuard {
             }
         }
         ctx.next();
+    }
+
+    /** The most header lines a request may have (0 = no limit). */
+    public int maxHeaders() {
+        return maxHeaders;
+    }
+
+    /** Header lines, not names: {@code MultiMap.size()} counts each name once. */
+    static int headerLines(HttpServerRequest req) {
+        int n = 0;
+        for (java.util.Map.Entry<String, String> ignored : req.headers()) {
+            n++;
+        }
+        return n;
     }
 
     private void preflight(RoutingContext ctx, ProxyEntry entry, String origin) {

@@ -82,7 +82,7 @@ public class ProxyServer extends ServiceSupport {
         for (int i = 0; i < instances; i++) {
             HttpServer server = vertx.createHttpServer(options)
                     .connectionHandler(connection -> {
-                        StrictRequestDecoder.install(connection, options); // RFC 9112 checks before Netty's decoder
+                        StrictRequestDecoder.install(connection, options, guard.maxHeaders()); // RFC 9112 checks before Netty's decoder
                         connections.connected(connection);
                     })
                     .invalidRequestHandler(this::invalidRequest)

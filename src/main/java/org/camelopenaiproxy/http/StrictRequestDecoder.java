@@ -34,7 +34,8 @@ import io.vertx.core.net.impl.ConnectionBase;
  * empty header name, a character outside a token in a name (whitespace before the colon), obs-fold,
  * control characters in a value; {@code Content-Length} with {@code Transfer-Encoding}; a
  * {@code Content-Length} that is not digits or differs from another; {@code Transfer-Encoding}
- * in HTTP/1.0; a transfer coding other than one {@code chunked} (501). A higher HTTP/1.x minor
+ * in HTTP/1.0; a transfer coding other than one {@code chunked} (501); more header lines than
+ * {@code proxy.limits.max-headers} (431). A higher HTTP/1.x minor
  * version is served as HTTP/1.1 (RFC 9112 §2.3).
  */
 public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
@@ -69,21 +70,24 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
 
     private final int maxHeadBytes;
+    private final int maxHeaders;
     private boolean atHead = true;
     private boolean refused;
 
-    public StrictRequestDecoder(HttpServerOptions options) {
+    /** @param maxHeaders the most header lines a request may have (431 past it; 0 = no limit) */
+    public StrictRequestDecoder(HttpServerOptions options, int maxHeaders) {
         super(options);
         this.maxHeadBytes = options.getMaxInitialLineLength() + options.getMaxHeaderSize() + 4;
+        this.maxHeaders = maxHeaders;
     }
 
     /** Puts this decoder in place of Vert.x's on a new HTTP/1.x connection (HTTP/2 ones have none). */
-    public static void install(HttpConnection connection, HttpServerOptions options) {
+    public static void install(HttpConnection connection, HttpServerOptions options, int maxHeaders) {
         if (connection instanceof ConnectionBase base) {
             ChannelPipeline pipeline = base.channel().pipeline();
             if (pipeline.get(NAME) instanceof VertxHttpRequestDecoder
                     && !(pipeline.get(NAME) instanceof StrictRequestDecoder)) {
-                pipeline.replace(NAME, NAME, new StrictRequestDecoder(options));
+                pipeline.replace(NAME, NAME, new StrictRequestDecoder(options, maxHeaders));
             }
         }
     }
@@ -115,7 +119,7 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
                 }
                 // too long: the decoder refuses it with 414/431
             } else {
-                HeadRefused problem = check(in, start, headEnd);
+                HeadRefused problem = check(in, start, headEnd, maxHeaders);
                 if (problem != null) {
                     refuse(in, out, problem);
                     return;
@@ -172,7 +176,7 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
 
     /** What is wrong with the head in {@code [start, end)}, or {@code null}. */
-    static HeadRefused check(ByteBuf in, int start, int end) {
+    static HeadRefused check(ByteBuf in, int start, int end, int maxHeaders) {
         List<String> lines = new ArrayList<>();
         int lineStart = start;
         for (int i = start; i < end; i++) {
@@ -185,6 +189,10 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
                 lines.add(in.toString(lineStart, lineEnd - lineStart, java.nio.charset.StandardCharsets.ISO_8859_1));
                 lineStart = i + 1;
             }
+        }
+        if (maxHeaders > 0 && lines.size() - 2 > maxHeaders) { // the request line and the empty line are no headers
+            return new HeadRefused(431, "request_header_fields_too_large",
+                    "Too many header lines (at most " + maxHeaders + ").");
         }
         HeadRefused line = checkRequestLine(lines.get(0));
         if (line != null) {

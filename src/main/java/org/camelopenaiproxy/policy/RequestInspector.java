@@ -119,6 +119,11 @@ public class RequestInspector implements Processor {
     static Parsed parseJson(byte[] bytes) {
         Parsed p = new Parsed();
         p.json = true;
+        if (bytes.length >= 3 && bytes[0] == (byte) 0xEF && bytes[1] == (byte) 0xBB && bytes[2] == (byte) 0xBF) {
+            // JSON text must not begin with a BOM (RFC 8259 §8.1); parsers disagree on skipping one
+            p.invalid = "The request body begins with a byte order mark.";
+            return p;
+        }
         try (JsonParser parser = JSON.createParser(bytes)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 p.invalid = "The request body must be a JSON object.";

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Errors the proxy makes itself: always OpenAI-shaped, with the right status, never a hang. */
 @CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
         properties = {TestEnv.PORT, TestEnv.HOST, TestEnv.UPSTREAM, TestEnv.UPSTREAM_API_KEY, TestEnv.KEYS,
-            TestEnv.NO_RELOAD, TestEnv.QUICK_STOP, "proxy.max-request-bytes=1024"})
+            TestEnv.NO_RELOAD, TestEnv.QUICK_STOP, "proxy.max-request-bytes=1024", "proxy.limits.max-json-bytes=1024"})
 class ErrorsTest {
 
     private final WireMockServer upstream = TestEnv.upstream();

@@ -2,19 +2,26 @@ package org.camelopenaiproxy.route;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
-import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.RawHttp;
 import org.camelopenaiproxy.support.TestEnv;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,21 +29,76 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Hostile and broken input, sent byte for byte over raw sockets: each case gets the answer it
- * should (a clean 4xx, OpenAI-shaped when the proxy writes it) or has its connection closed, never
- * a 5xx, a stack trace or a hang; and afterwards the proxy still answers normal requests.
+ * Hostile and broken input, sent byte for byte over raw sockets, one row per case, each with its one
+ * expected outcome: the status of the only answer, whether the proxy must close the connection by
+ * itself after it (RFC 9112 says so for every framing error; those requests do not ask for a close),
+ * and whether the upstream may see anything. Rows that expect an answer on a kept connection send
+ * {@code Connection: close} so the read ends at once. Every error answer must be OpenAI-shaped, and
+ * no answer may hold a stack trace. The last row is a normal request: the proxy still serves.
+ * <p>
+ * Sizes are scaled down by the properties below: JSON bodies are capped at 2 MiB, audio at 256 KiB,
+ * and any body over 64 KiB would be streamed if it were not one the policy must read.
  */
 @CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
-        properties = {TestEnv.PORT, TestEnv.HOST, TestEnv.UPSTREAM, TestEnv.UPSTREAM_API_KEY, TestEnv.KEYS,
-            TestEnv.NO_RELOAD, TestEnv.QUICK_STOP, "proxy.max-request-bytes=1048576", "proxy.limits.read-timeout-ms=1000",
+        properties = {TestEnv.PORT, TestEnv.HOST, TestEnv.UPSTREAM, TestEnv.UPSTREAM_API_KEY, TestEnv.NO_RELOAD,
+            TestEnv.QUICK_STOP, "proxy.keys.file={{sys:test.hostile.keys}}", "proxy.max-request-bytes=1048576",
+            "proxy.request-buffer-bytes=65536", "proxy.limits.max-json-bytes=2097152",
+            "proxy.limits.max-audio-bytes=262144", "proxy.limits.read-timeout-ms=2000",
             "proxy.limits.max-header-bytes=8192", "proxy.limits.max-request-line-bytes=4096"})
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileInputTest {
 
-    static final String KEY = "Authorization: Bearer " + TestEnv.CLIENT_KEY + "\r\n";
-    static final Set<Integer> CLOSED = Set.of(-1);
+    static final String OPEN = "sk-hostile-open";
+    static final String LIMITED = "sk-hostile-limited";
+    static final Path KEYS_FILE = TestEnv.keysFileWith("""
+            keys:
+              - name: open
+                key_sha256: {{hash:sk-hostile-open}}
+              - name: limited
+                key_sha256: {{hash:sk-hostile-limited}}
+                models: ["fake-model"]
+                aliases: { "nice": "fake-model", "sneaky": "fake-model-mini" }
+            """);
 
-    /** One case: what is sent, and the statuses acceptable as the first answer (-1: closed without one). */
-    record Case(String name, byte[] request, Set<Integer> expected) {
+    static {
+        System.setProperty("test.hostile.keys", KEYS_FILE.toString());
+    }
+
+    static final String CHAT = "/v1/chat/completions";
+    static final String AUDIO = "/v1/audio/transcriptions";
+    static final int CLOSED_UNANSWERED = -1;
+
+    /** What a row expects: the only answer's status (or none), closed by the proxy, the upstream untouched. */
+    record Expect(int status, boolean proxyCloses, boolean upstreamUntouched) {
+
+        @Override
+        public String toString() {
+            return (status == CLOSED_UNANSWERED ? "closed unanswered" : status + (proxyCloses ? " + close" : ""))
+                    + (upstreamUntouched ? ", upstream untouched" : "");
+        }
+    }
+
+    /** Refused on a connection that asked to close: the status, and nothing forwarded. */
+    static Expect refused(int status) {
+        return new Expect(status, false, true);
+    }
+
+    /** Refused, and the proxy closes the connection by itself (RFC 9112 §6.1, §6.3); nothing forwarded. */
+    static Expect refusedAndClosed(int status) {
+        return new Expect(status, true, true);
+    }
+
+    /** Served: forwarded to the upstream, which answers 200. */
+    static Expect served() {
+        return new Expect(200, false, false);
+    }
+
+    static Arguments row(String name, byte[] request, Expect expect) {
+        return Arguments.of(Named.of(name, request), expect);
+    }
+
+    static Arguments row(String name, String request, Expect expect) {
+        return row(name, bytes(request), expect);
     }
 
     static byte[] bytes(String s) {
@@ -51,134 +113,296 @@ class HostileInputTest {
         return out.toByteArray();
     }
 
-    static Case postCase(String name, String contentType, byte[] body, Set<Integer> expected) {
-        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
+    static String auth(String key) {
+        return "Authorization: Bearer " + key + "\r\n";
+    }
+
+    /** A POST that asks for the connection to close after the answer. */
+    static byte[] postRequest(String path, String key, String contentType, byte[] body) {
+        return concat(bytes("POST " + path + " HTTP/1.1\r\nHost: x\r\n" + auth(key) + "Connection: close\r\n"
                 + (contentType == null ? "" : "Content-Type: " + contentType + "\r\n")
-                + "Content-Length: " + body.length + "\r\n\r\n";
-        return new Case(name, concat(bytes(head), body), expected);
+                + "Content-Length: " + body.length + "\r\n\r\n"), body);
     }
 
-    static List<Case> cases() {
-        String json = "application/json";
-        List<Case> c = new ArrayList<>();
-        // bodies
-        c.add(postCase("malformed JSON", json, bytes("{\"model\":"), Set.of(400)));
-        c.add(postCase("JSON with trailing garbage", json, bytes("{\"model\":\"gpt-4o\"} {}"), Set.of(400)));
-        c.add(postCase("a JSON array instead of an object", json, bytes("[1,2,3]"), Set.of(400)));
-        c.add(postCase("a bare string", json, bytes("\"hello\""), Set.of(400)));
-        c.add(postCase("invalid UTF-8 in a string", json, concat(bytes("{\"model\":\"gpt-4o\",\"x\":\""),
-                new byte[] {(byte) 0xC3, (byte) 0x28, (byte) 0xFF}, bytes("\"}")), Set.of(400)));
-        c.add(postCase("a NUL byte in the JSON", json, concat(bytes("{\"model\":\"gpt"), new byte[] {0}, bytes("\"}")), Set.of(400)));
-        c.add(postCase("JSON nested 5000 deep", json, bytes("{\"x\":" + "[".repeat(5000) + "]".repeat(5000) + "}"), Set.of(400)));
-        c.add(postCase("model given twice (policy bypass attempt)", json,
-                bytes("{\"model\":\"gpt-4o-mini\",\"model\":\"o1-pro\"}"), Set.of(400)));
-        c.add(postCase("a number beyond range", json, bytes("{\"model\":\"m\",\"max_tokens\":1" + "0".repeat(400) + "}"),
-                Set.of(400, 200)));
-        c.add(postCase("multipart on a JSON endpoint", "multipart/form-data; boundary=x",
-                bytes("--x\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ngpt-4o\r\n--x--\r\n"), Set.of(415)));
-        c.add(postCase("text/plain on a JSON endpoint", "text/plain", bytes("{\"model\":\"gpt-4o\"}"), Set.of(415)));
-        c.add(new Case("a body over the size limit", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{\"model\":"), Set.of(413)));
-        c.add(new Case("a chunked body over the size limit", concat(bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                + KEY + "Transfer-Encoding: chunked\r\n\r\n"), chunked(1_200_000)), Set.of(413)));
-        c.add(new Case("Expect: 100-continue with a too large body", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                + KEY + "Expect: 100-continue\r\nContent-Length: 50000000\r\n\r\n"), Set.of(413)));
-        // framing
-        c.add(new Case("Content-Length and Transfer-Encoding together", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                + KEY + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"), Set.of(400, 200, -1)));
-        c.add(new Case("two different Content-Lengths", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}"), Set.of(400, -1)));
-        c.add(new Case("a negative Content-Length", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Content-Length: -5\r\n\r\n"), Set.of(400, -1)));
-        c.add(new Case("a non-numeric Content-Length", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Content-Length: twelve\r\n\r\n"), Set.of(400, -1)));
-        c.add(new Case("an unknown Transfer-Encoding", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Transfer-Encoding: gzip\r\n\r\n{}"), Set.of(400)));
-        c.add(postCase("an empty body on a JSON endpoint", json, new byte[0], Set.of(400)));
-        c.add(new Case("a bad chunk size", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"), Set.of(400, -1)));
-        c.add(new Case("a body shorter than its Content-Length", bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                + KEY + "Content-Length: 100\r\n\r\n{\"model\":"), Set.of(408, -1)));
-        // heads
-        c.add(new Case("a CR inside a header value", bytes("GET /v1/models HTTP/1.1\r\nHost: x\r\nX-A: b\rInjected: 1\r\n\r\n"),
-                Set.of(400, 401, -1)));
-        c.add(new Case("CRLF smuggled into x-request-id", bytes("GET /v1/models HTTP/1.1\r\nHost: x\r\n"
-                + "X-Request-Id: a\r\n Set-Cookie: pwned=1\r\n\r\n"), Set.of(400, 401, -1)));
-        c.add(new Case("a header line without a colon", bytes("GET /v1/models HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n"),
-                Set.of(400, -1)));
-        c.add(new Case("a space before the colon", bytes("GET /v1/models HTTP/1.1\r\nHost : x\r\n\r\n"), Set.of(400, 401, -1)));
-        c.add(new Case("a header too large", bytes("GET /v1/models HTTP/1.1\r\nHost: x\r\nX: " + "a".repeat(9000) + "\r\n\r\n"),
-                Set.of(431)));
-        c.add(new Case("a request line too long", bytes("GET /v1/models?" + "a".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n"),
-                Set.of(414)));
-        c.add(new Case("8-bit bytes in a header value", concat(bytes("GET /v1/models HTTP/1.1\r\nHost: x\r\nX-A: "),
-                new byte[] {(byte) 0xFF, (byte) 0xFE}, bytes("\r\n\r\n")), Set.of(400, 401)));
-        // request lines and methods
-        c.add(new Case("an unknown method", bytes("FOO /v1/models HTTP/1.1\r\nHost: x\r\n" + KEY + "\r\n"), Set.of(405, 400, 501)));
-        c.add(new Case("TRACE", bytes("TRACE /v1/models HTTP/1.1\r\nHost: x\r\n" + KEY + "\r\n"), Set.of(405)));
-        c.add(new Case("CONNECT", bytes("CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n"),
-                Set.of(400, 404, 405, -1)));
-        c.add(new Case("PUT", bytes("PUT /v1/models HTTP/1.1\r\nHost: x\r\n" + KEY + "Content-Length: 0\r\n\r\n"), Set.of(405)));
-        c.add(new Case("an unknown HTTP version", bytes("GET /v1/models HTTP/9.9\r\nHost: x\r\n\r\n"), Set.of(400, 505, -1)));
-        c.add(new Case("garbage instead of a request line", bytes("\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u01fc\u0003\u0003\r\n\r\n"),
-                Set.of(400, -1)));
-        c.add(new Case("a request line with no version", bytes("GET /v1/models\r\n\r\n"), Set.of(400, 401, -1)));
-        c.add(new Case("HTTP/1.0 without Host or key", bytes("GET /v1/models HTTP/1.0\r\n\r\n"), Set.of(401)));
-        c.add(new Case("a path with an encoded slash", bytes("GET /v1/files%2f..%2fadmin HTTP/1.1\r\nHost: x\r\n" + KEY + "\r\n"),
-                Set.of(400)));
-        c.add(new Case("a TLS ClientHello on the plain port", concat(new byte[] {0x16, 0x03, 0x01, 0x00, (byte) 0xa5, 0x01,
-            0x00, 0x00, (byte) 0xa1, 0x03, 0x03}, new byte[160]), Set.of(400, -1)));
-        return c;
+    static byte[] chat(String key, String json) {
+        return postRequest(CHAT, key, "application/json", json.getBytes(StandardCharsets.UTF_8));
     }
 
-    static byte[] chunked(int total) {
+    static byte[] chatBytes(String key, byte[] json) {
+        return postRequest(CHAT, key, "application/json", json);
+    }
+
+    static byte[] chunkedChat(String key, byte[] json) {
+        return concat(bytes("POST " + CHAT + " HTTP/1.1\r\nHost: x\r\n" + auth(key) + "Connection: close\r\n"
+                + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"), chunked(json));
+    }
+
+    static String getRequest(String target, String version) {
+        return "GET " + target + " " + version + "\r\nHost: x\r\n" + auth(OPEN) + "Connection: close\r\n\r\n";
+    }
+
+    /** A framing row's head: no Connection: close, so only the proxy can close. */
+    static String head(String extra) {
+        return "POST " + CHAT + " HTTP/1.1\r\nHost: x\r\n" + auth(OPEN) + "Content-Type: application/json\r\n" + extra;
+    }
+
+    static final String SMUGGLED = "POST " + CHAT + " HTTP/1.1\r\nHost: x\r\n" + auth(OPEN)
+            + "Content-Length: 21\r\n\r\n{\"model\":\"smuggled\"}\n";
+
+    /** A JSON body naming {@code model}, padded with a long string to {@code size} bytes. */
+    static byte[] padded(String model, int size) {
+        String start = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"";
+        String end = "\"}]}";
+        return bytes(start + "a".repeat(size - start.length() - end.length()) + end);
+    }
+
+    static final String BOUNDARY = "----b0undary";
+    static final String MULTIPART = "multipart/form-data; boundary=" + BOUNDARY;
+
+    static String part(String name, String value) {
+        return "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
+    }
+
+    static String filePart(int size) {
+        return "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
+                + "Content-Type: audio/wav\r\n\r\n" + "R".repeat(size) + "\r\n";
+    }
+
+    static byte[] audio(String key, String contentType, String body) {
+        return postRequest(AUDIO, key, contentType, bytes(body));
+    }
+
+    static byte[] chunked(byte[] body) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] chunk = new byte[64 * 1024];
-        java.util.Arrays.fill(chunk, (byte) 'a');
-        for (int sent = 0; sent < total; sent += chunk.length) {
-            out.writeBytes(bytes(Integer.toHexString(chunk.length) + "\r\n"));
-            out.writeBytes(chunk);
+        for (int at = 0; at < body.length; at += 32 * 1024) {
+            int n = Math.min(32 * 1024, body.length - at);
+            out.writeBytes(bytes(Integer.toHexString(n) + "\r\n"));
+            out.write(body, at, n);
             out.writeBytes(bytes("\r\n"));
         }
         out.writeBytes(bytes("0\r\n\r\n"));
         return out.toByteArray();
     }
 
-    private final WireMockServer upstream = TestEnv.upstream();
-    private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
+    static List<Arguments> rows() {
+        List<Arguments> r = new ArrayList<>();
+        String body = "{\"model\":\"m\"}";
+        // --- framing (RFC 9112 §6): the proxy answers and closes; the bytes behind are never a request
+        r.add(row("Content-Length with Transfer-Encoding, a request smuggled behind",
+                head("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") + SMUGGLED, refusedAndClosed(400)));
+        r.add(row("Transfer-Encoding before Content-Length",
+                head("Transfer-Encoding: chunked\r\nContent-Length: 13\r\n\r\n" + body), refusedAndClosed(400)));
+        r.add(row("Transfer-Encoding: gzip", head("Transfer-Encoding: gzip\r\n\r\n" + body), refusedAndClosed(501)));
+        r.add(row("Transfer-Encoding: gzip, chunked", head("Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+                refusedAndClosed(501)));
+        r.add(row("Transfer-Encoding: identity", head("Transfer-Encoding: identity\r\n\r\n" + body), refusedAndClosed(501)));
+        r.add(row("Transfer-Encoding: xchunked", head("Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"), refusedAndClosed(501)));
+        r.add(row("Transfer-Encoding: chunked twice", head("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "0\r\n\r\n"), refusedAndClosed(400)));
+        r.add(row("Transfer-Encoding in HTTP/1.0", "POST " + CHAT + " HTTP/1.0\r\n" + auth(OPEN)
+                + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", refusedAndClosed(400)));
+        r.add(row("two different Content-Lengths", head("Content-Length: 13\r\nContent-Length: 40\r\n\r\n" + body),
+                refusedAndClosed(400)));
+        r.add(row("a Content-Length list of different values", head("Content-Length: 13, 40\r\n\r\n" + body),
+                refusedAndClosed(400)));
+        r.add(row("a negative Content-Length", head("Content-Length: -5\r\n\r\n"), refusedAndClosed(400)));
+        r.add(row("a signed Content-Length", head("Content-Length: +13\r\n\r\n" + body), refusedAndClosed(400)));
+        r.add(row("a non-numeric Content-Length", head("Content-Length: twelve\r\n\r\n"), refusedAndClosed(400)));
+        r.add(row("an empty Content-Length", head("Content-Length: \r\n\r\n"), refusedAndClosed(400)));
+        r.add(row("a Content-Length of 20 digits", head("Content-Length: 99999999999999999999\r\n\r\n"), refusedAndClosed(400)));
+        r.add(row("a bad chunk size", head("Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"),
+                // the body has begun: no answer can follow it reliably, the connection closes (RFC 9112 §7.1)
+                new Expect(CLOSED_UNANSWERED, true, true)));
+        // --- header lines (RFC 9112 §5)
+        r.add(row("an empty header name", head(": empty\r\nContent-Length: 13\r\n\r\n" + body), refusedAndClosed(400)));
+        r.add(row("a space before the colon", head("X-A : b\r\nContent-Length: 13\r\n\r\n" + body), refusedAndClosed(400)));
+        r.add(row("a tab before the colon", head("X-A\t: b\r\nContent-Length: 13\r\n\r\n" + body), refusedAndClosed(400)));
+        r.add(row("obs-fold", head("X-A: b\r\n  folded\r\nContent-Length: 13\r\n\r\n" + body), refusedAndClosed(400)));
+        r.add(row("a header line without a colon", head("NoColonHere\r\nContent-Length: 13\r\n\r\n" + body),
+                refusedAndClosed(400)));
+        r.add(row("a bare CR inside a header value", head("X-A: b\rInjected: 1\r\nContent-Length: 13\r\n\r\n" + body),
+                refusedAndClosed(400)));
+        r.add(row("a NUL in a header value", head("X-A: b\u0000c\r\nContent-Length: 13\r\n\r\n" + body),
+                refusedAndClosed(400)));
+        r.add(row("CRLF smuggled into x-request-id (a folded Set-Cookie)", head("X-Request-Id: a\r\n Set-Cookie: pwned=1\r\n"
+                + "Content-Length: 13\r\n\r\n" + body), refusedAndClosed(400)));
+        r.add(row("a non-token character in a header name", head("X(A): b\r\nContent-Length: 13\r\n\r\n" + body),
+                refusedAndClosed(400)));
+        // --- request lines and versions (RFC 9112 §2.3, §3)
+        r.add(row("HTTP/9.9", "GET /v1/models HTTP/9.9\r\nHost: x\r\n\r\n", refusedAndClosed(505)));
+        r.add(row("HTTP/2.0 in a request line", "GET /v1/models HTTP/2.0\r\nHost: x\r\n\r\n", refusedAndClosed(505)));
+        r.add(row("an HTTP/2 preface on a port without h2c", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", refusedAndClosed(505)));
+        r.add(row("lower-case http/1.1", "GET /v1/models http/1.1\r\nHost: x\r\n\r\n", refusedAndClosed(400)));
+        r.add(row("HTTP/1 without a minor version", "GET /v1/models HTTP/1\r\nHost: x\r\n\r\n", refusedAndClosed(400)));
+        r.add(row("HTTP/1.10", "GET /v1/models HTTP/1.10\r\nHost: x\r\n\r\n", refusedAndClosed(400)));
+        r.add(row("a request line with no version", "GET /v1/models\r\nHost: x\r\n\r\n", refusedAndClosed(400)));
+        r.add(row("two spaces in the request line", "GET  /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", refusedAndClosed(400)));
+        r.add(row("1 KiB of NUL bytes", new byte[1024], refusedAndClosed(400)));
+        r.add(row("a TLS ClientHello on the plain port", concat(new byte[] {0x16, 0x03, 0x01, 0x00, (byte) 0xa5, 0x01,
+            0x00, 0x00, (byte) 0xa1, 0x03, 0x03}, new byte[160]), refusedAndClosed(400)));
+        r.add(row("an SSLv2 ClientHello", new byte[] {(byte) 0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00,
+            0x00, 0x10, 0x07, 0x00, (byte) 0xc0}, refusedAndClosed(400)));
+        r.add(row("a request line too long", "GET /v1/models?" + "a".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+                refusedAndClosed(414)));
+        r.add(row("a header too large", "GET /v1/models HTTP/1.1\r\nHost: x\r\nX: " + "a".repeat(9000) + "\r\n\r\n",
+                refusedAndClosed(431)));
+        r.add(row("101 header lines", "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + auth(OPEN) + "Connection: close\r\n"
+                + "X-A: b\r\n".repeat(101) + "\r\n", refusedAndClosed(431)));
+        r.add(row("HTTP/1.2 is served as HTTP/1.1", getRequest("/v1/models", "HTTP/1.2"), new Expect(200, false, false)));
+        // --- paths and methods
+        r.add(row("a dot-dot segment", getRequest("/v1/../admin", "HTTP/1.1"), refused(400)));
+        r.add(row("an encoded slash and dots", getRequest("/v1/files%2f..%2fadmin", "HTTP/1.1"), refused(400)));
+        r.add(row("encoded dots", getRequest("/v1/%2e%2e/models", "HTTP/1.1"), refused(400)));
+        r.add(row("an empty segment", getRequest("/v1//models", "HTTP/1.1"), refused(400)));
+        r.add(row("an encoded NUL", getRequest("/v1/models%00", "HTTP/1.1"), refused(400)));
+        r.add(row("a backslash", getRequest("/v1\\..\\admin", "HTTP/1.1"), refused(400)));
+        r.add(row("a path parameter", getRequest("/v1/models;jsessionid=1", "HTTP/1.1"), refused(400)));
+        r.add(row("a path outside /v1", getRequest("/admin", "HTTP/1.1"), refused(404)));
+        r.add(row("TRACE", "TRACE /v1/models HTTP/1.1\r\nHost: x\r\n" + auth(OPEN) + "Connection: close\r\n\r\n",
+                refused(405)));
+        r.add(row("PUT", "PUT /v1/models HTTP/1.1\r\nHost: x\r\n" + auth(OPEN) + "Connection: close\r\n"
+                + "Content-Length: 0\r\n\r\n", refused(405)));
+        r.add(row("a wrong key", chat("sk-wrong", body), refused(401)));
+        r.add(row("the open key in a second Authorization header after a wrong one", concat(bytes("POST " + CHAT
+                + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-wrong\r\n" + auth(OPEN) + "Connection: close\r\n"
+                + "Content-Length: 13\r\n\r\n"), bytes(body)), refused(401)));
+        // --- sizes (JSON cap 2 MiB, audio cap 256 KiB; bodies over 64 KiB would be streamed if not inspected)
+        r.add(row("a JSON body declared over its cap", head("Connection: close\r\nContent-Length: 3000000\r\n\r\n{\"model\":"),
+                refused(413)));
+        r.add(row("a chunked JSON body past its cap", chunkedChat(OPEN, padded("m", 2_200_000)), refused(413)));
+        r.add(row("Expect: 100-continue with a JSON body over its cap", head("Connection: close\r\n"
+                + "Expect: 100-continue\r\nContent-Length: 3000000\r\n\r\n"), refused(413)));
+        r.add(row("an audio body over its cap", postRequest(AUDIO, OPEN, MULTIPART, new byte[300_000]), refused(413)));
+        r.add(row("a 200 KiB body naming a model the key may not use", chatBytes(LIMITED, padded("fake-model-mini", 200_000)),
+                refused(403)));
+        r.add(row("the same, chunked", chunkedChat(LIMITED, padded("fake-model-mini", 200_000)), refused(403)));
+        r.add(row("a 1.5 MiB body naming the allowed model", chatBytes(LIMITED, padded("fake-model", 1_500_000)), served()));
+        r.add(row("a 200 KiB body with a broken end", chatBytes(OPEN, Arrays.copyOf(padded("m", 200_000), 199_999)),
+                refused(400)));
+        // --- multipart (audio): parts split by the boundary
+        r.add(row("a decoy model inside an earlier part", audio(LIMITED, MULTIPART, part("prompt",
+                "x\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nfake-model") + part("model", "fake-model-mini")
+                + filePart(10) + "--" + BOUNDARY + "--\r\n"), refused(403)));
+        r.add(row("two model parts", audio(LIMITED, MULTIPART, part("model", "fake-model") + part("model", "fake-model-mini")
+                + filePart(10) + "--" + BOUNDARY + "--\r\n"), refused(400)));
+        r.add(row("multipart without a boundary", audio(LIMITED, "multipart/form-data", part("model", "fake-model")
+                + "--" + BOUNDARY + "--\r\n"), refused(400)));
+        r.add(row("a part without Content-Disposition", audio(LIMITED, MULTIPART, "--" + BOUNDARY
+                + "\r\nContent-Type: text/plain\r\n\r\nfake-model\r\n--" + BOUNDARY + "--\r\n"), refused(400)));
+        r.add(row("a part without its header block", audio(LIMITED, MULTIPART, "--" + BOUNDARY + "\r\nfake-model"),
+                refused(400)));
+        r.add(row("multipart without its closing boundary", audio(LIMITED, MULTIPART, part("model", "fake-model")
+                + filePart(10)), refused(400)));
+        r.add(row("a multipart model after the file", audio(LIMITED, MULTIPART, filePart(10)
+                + part("model", "fake-model-mini") + "--" + BOUNDARY + "--\r\n"), refused(403)));
+        r.add(row("a 200 KiB upload naming a model the key may not use", audio(LIMITED, MULTIPART, part("model",
+                "fake-model-mini") + filePart(200_000) + "--" + BOUNDARY + "--\r\n"), refused(403)));
+        r.add(row("a multipart upload with no model part", audio(LIMITED, MULTIPART, filePart(10) + "--" + BOUNDARY
+                + "--\r\n"), refused(403)));
+        r.add(row("a 200 KiB upload naming the allowed model", audio(LIMITED, MULTIPART, part("model", "fake-model")
+                + filePart(200_000) + "--" + BOUNDARY + "--\r\n"), served()));
+        // --- JSON tricks on model
+        r.add(row("a unicode-escaped forbidden model", chat(LIMITED, "{\"model\":\"\\u0066ake-model-mini\"}"), refused(403)));
+        r.add(row("a unicode-escaped allowed model", chat(LIMITED, "{\"model\":\"\\u0066ake-model\"}"), served()));
+        r.add(row("model given twice", chat(LIMITED, "{\"model\":\"fake-model\",\"model\":\"fake-model-mini\"}"), refused(400)));
+        r.add(row("model given twice, once escaped", chat(LIMITED, "{\"model\":\"fake-model\",\"mod\\u0065l\":\"o1-pro\"}"),
+                refused(400)));
+        r.add(row("model only in a nested object", chat(LIMITED, "{\"metadata\":{\"model\":\"fake-model\"},\"messages\":[]}"),
+                refused(403)));
+        r.add(row("an allowed nested model, a forbidden top-level one", chat(LIMITED,
+                "{\"x\":{\"model\":\"fake-model\"},\"model\":\"fake-model-mini\"}"), refused(403)));
+        r.add(row("a byte order mark", chatBytes(LIMITED, concat(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF},
+                bytes("{\"model\":\"fake-model\"}"))), refused(400)));
+        r.add(row("a comment before model", chat(LIMITED, "{/* x */\"model\":\"fake-model\"}"), refused(400)));
+        r.add(row("single-quoted strings", chat(LIMITED, "{'model':'fake-model'}"), refused(400)));
+        r.add(row("a trailing comma", chat(LIMITED, "{\"model\":\"fake-model\",}"), refused(400)));
+        r.add(row("NaN", chat(LIMITED, "{\"model\":\"fake-model\",\"temperature\":NaN}"), refused(400)));
+        r.add(row("model as a number", chat(LIMITED, "{\"model\":123}"), refused(403)));
+        r.add(row("model null", chat(LIMITED, "{\"model\":null}"), refused(403)));
+        r.add(row("model with an escaped NUL", chat(LIMITED, "{\"model\":\"fake-model\\u0000\"}"), refused(403)));
+        r.add(row("model with a trailing space", chat(LIMITED, "{\"model\":\"fake-model \"}"), refused(403)));
+        r.add(row("an alias onto a forbidden model", chat(LIMITED, "{\"model\":\"sneaky\"}"), refused(403)));
+        r.add(row("an alias onto the allowed model", chat(LIMITED, "{\"model\":\"nice\"}"), served()));
+        r.add(row("JSON with trailing garbage", chat(OPEN, "{\"model\":\"m\"} {}"), refused(400)));
+        r.add(row("a JSON array", chat(OPEN, "[1,2,3]"), refused(400)));
+        r.add(row("JSON nested 5000 deep", chat(OPEN, "{\"x\":" + "[".repeat(5000) + "]".repeat(5000) + "}"), refused(400)));
+        r.add(row("invalid UTF-8 in a string", chatBytes(OPEN, concat(bytes("{\"model\":\"m\",\"x\":\""),
+                new byte[] {(byte) 0xC3, (byte) 0x28, (byte) 0xFF}, bytes("\"}"))), refused(400)));
+        r.add(row("an empty body on a JSON endpoint", chat(OPEN, ""), refused(400)));
+        r.add(row("text/plain on a JSON endpoint", postRequest(CHAT, OPEN, "text/plain", bytes(body)), refused(415)));
+        r.add(row("multipart on a JSON endpoint", postRequest(CHAT, OPEN, MULTIPART, bytes(part("model", "m"))), refused(415)));
+        // --- and afterwards, a normal request is served
+        r.add(row("a normal chat request", chat(LIMITED, "{\"model\":\"fake-model\",\"messages\":[]}"), served()));
+        return r;
+    }
 
-    @Test
-    void every_hostile_request_gets_a_clean_answer_and_the_proxy_keeps_serving() throws Exception {
+    private final WireMockServer upstream = TestEnv.upstream();
+
+    @BeforeEach
+    void upstreamAnswers() {
         upstream.resetAll();
         upstream.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(200)
                 .withHeader("Content-Type", "application/json").withBody("{\"ok\":true}")));
-        List<Case> cases = cases();
-        assertTrue(cases.size() >= 30, "a table of at least 30 cases");
-        List<String> failures = new ArrayList<>();
-        for (Case c : cases) {
-            RawHttp.Reply reply = RawHttp.send(TestEnv.proxyPort(), c.request(), 2000);
-            int status = reply.statuses().isEmpty() ? -1 : reply.status();
-            String why = null;
-            if (!c.expected().contains(status)) {
-                why = "expected one of " + c.expected() + ", got " + status;
-            } else if (status == -1 && !reply.closed()) {
-                why = "neither answered nor closed (a hang)";
-            } else if (reply.text().contains("Exception") || reply.text().contains("\tat ")) {
-                why = "a stack trace in the answer";
-            } else if (status >= 400 && reply.text().contains("application/json") && !reply.text().contains("\"error\":{\"message\"")) {
-                why = "a JSON error that is not OpenAI-shaped";
-            } else if (reply.text().toLowerCase().contains("set-cookie: pwned")) {
-                why = "a header injected into the answer";
-            }
-            if (why != null) {
-                failures.add(c.name() + ": " + why + " | " + reply);
-            }
-        }
-        assertEquals(List.of(), failures, String.join("\n", failures));
+        upstream.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody("{\"data\":[]}")));
+    }
 
-        // abrupt disconnects: mid-head, mid-body, right after a complete request
-        String[] cut = {"POST /v1/chat/comp", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Content-Length: 50\r\n\r\n{\"model\":", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
+    @Test
+    void the_table_has_at_least_60_rows_and_ends_with_a_normal_request() {
+        List<Arguments> rows = rows();
+        assertTrue(rows.size() >= 60, "rows: " + rows.size());
+        assertEquals(served(), rows.get(rows.size() - 1).get()[1]);
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @MethodSource("rows")
+    void hostile_input(byte[] request, Expect expect) throws Exception {
+        RawHttp.Reply reply = RawHttp.send(TestEnv.proxyPort(), request, 1500);
+        assertEquals(expect.status(), reply.status(), reply.toString());
+        assertTrue(reply.statuses().size() <= 1, "one answer only (nothing behind it served): " + reply);
+        if (expect.proxyCloses()) {
+            assertTrue(reply.closed(), "the proxy closed the connection itself: " + reply);
+        }
+        assertFalse(reply.text().contains("Exception") || reply.text().contains("\tat "), "no stack trace: " + reply);
+        if (expect.status() >= 400) {
+            assertTrue(reply.text().contains("{\"error\":{\"message\":"), "an OpenAI-shaped error: " + reply);
+            assertFalse(reply.text().toLowerCase().contains("set-cookie"), "nothing injected into the answer: " + reply);
+        }
+        if (expect.upstreamUntouched()) {
+            assertEquals(0, upstream.getAllServeEvents().size(), "nothing reached the upstream");
+        } else {
+            assertEquals(1, upstream.getAllServeEvents().size(), "forwarded once");
+            assertFalse(upstream.getAllServeEvents().get(0).getRequest().getBodyAsString().contains("fake-model-mini"));
+        }
+    }
+
+    @Test
+    void pipelined_requests_are_answered_in_order_and_a_refused_body_is_never_read_as_a_request() throws Exception {
+        upstream.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody("{\"ok\":true}")));
+        String inner = "{\"model\":\"smuggled\"}";
+        String smuggled = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth(OPEN)
+                + "Content-Length: " + inner.length() + "\r\n\r\n" + inner;
+        String first = "{\"model\":\"first\"}";
+        String third = "{\"model\":\"third\"}";
+        byte[] pipeline = bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth(OPEN)
+                + "Content-Type: application/json\r\nContent-Length: " + first.length() + "\r\n\r\n" + first
+                // refused by its key before its body is read: the body (a whole request) must be skipped, not served
+                + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-wrong\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled
+                + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth(OPEN) + "Connection: close\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + third.length() + "\r\n\r\n" + third);
+        RawHttp.Reply reply = RawHttp.send(TestEnv.proxyPort(), pipeline, 5000);
+        assertEquals(List.of(200, 401, 200), reply.statuses(), reply.toString());
+        assertTrue(reply.closed(), "closed after the request that asked for it: " + reply);
+        List<String> seen = upstream.getAllServeEvents().stream().map(e -> e.getRequest().getBodyAsString()).toList();
+        assertEquals(List.of(third, first), seen, "what reached the upstream, newest first");
+    }
+
+    @Test
+    void abrupt_disconnects_leave_the_proxy_serving() throws Exception {
+        String[] cut = {"POST /v1/chat/comp", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth(OPEN)
+                + "Content-Length: 50\r\n\r\n{\"model\":", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth(OPEN)
                 + "Content-Length: 2\r\n\r\n{}"};
         for (int i = 0; i < 30; i++) {
             try (java.net.Socket s = new java.net.Socket("127.0.0.1", TestEnv.proxyPort())) {
@@ -186,37 +410,7 @@ class HostileInputTest {
                 s.getOutputStream().write(bytes(cut[i % cut.length]));
             }
         }
-
-        // still healthy: a normal request, a stream of them, and the health check
-        for (int i = 0; i < 20; i++) {
-            assertEquals(200, client.postJson("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\"}").statusCode());
-        }
-        assertEquals(200, client.send(client.request("/observe/health/live").GET().build()).statusCode());
-        assertFalse(upstream.getAllServeEvents().stream().anyMatch(e -> e.getRequest().getBodyAsString().contains("o1-pro")),
-                "the duplicate-model body never reached the upstream");
-    }
-
-    @Test
-    void pipelined_requests_are_answered_in_order_and_a_refused_body_is_never_read_as_a_request() throws Exception {
-        upstream.resetAll();
-        upstream.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(200)
-                .withHeader("Content-Type", "application/json").withBody("{\"ok\":true}")));
-        String inner = "{\"model\":\"smuggled\"}";
-        String smuggled = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Content-Length: " + inner.length() + "\r\n\r\n" + inner;
-        String first = "{\"model\":\"first\"}";
-        String third = "{\"model\":\"third\"}";
-        byte[] pipeline = bytes("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY
-                + "Content-Type: application/json\r\nContent-Length: " + first.length() + "\r\n\r\n" + first
-                // refused by its key before its body is read: the body (a whole request) must be skipped, not served
-                + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-wrong\r\n"
-                + "Content-Type: application/json\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled
-                + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + KEY + "Connection: close\r\n"
-                + "Content-Type: application/json\r\nContent-Length: " + third.length() + "\r\n\r\n" + third);
-        RawHttp.Reply reply = RawHttp.send(TestEnv.proxyPort(), pipeline, 5000);
-        assertEquals(List.of(200, 401, 200), reply.statuses(), reply.toString());
-        assertTrue(reply.closed(), "closed after the request that asked for it: " + reply);
-        List<String> seen = upstream.getAllServeEvents().stream().map(e -> e.getRequest().getBodyAsString()).toList();
-        assertEquals(List.of(third, first), seen, "what reached the upstream, newest first");
+        RawHttp.Reply reply = RawHttp.send(TestEnv.proxyPort(), chat(OPEN, "{\"model\":\"m\"}"), 3000);
+        assertEquals(200, reply.status(), reply.toString());
     }
 }
