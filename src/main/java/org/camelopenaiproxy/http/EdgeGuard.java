@@ -90,7 +90,7 @@ public class EdgeGuard {
             "The request path is not a plain path (dot segments, empty segments, encoded slashes or dots are refused).");
 
     /** A path the proxy and every upstream read the same way. */
-    static boolean safePath(String path) {
+    public static boolean safePath(String path) {
         if (path.isEmpty() || path.charAt(0) != '/' || path.contains("//")) {
             return false;
         }

@@ -80,6 +80,7 @@ public class RequestBodyReader extends AsyncProcessorSupport {
         request.onFinish(outcome -> budget.give(taken[0]));
         if (declared > 0) {
             if (!budget.take(declared)) {
+                exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, BUSY_RETRY_MS);
                 exchange.setException(BUSY);
                 callback.done(true);
                 return true;
@@ -107,6 +108,9 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             ProxyException refused = size > maxBytes ? ProxyException.requestTooLarge(maxBytes)
                     : size > taken[0] && !grow(taken, size) ? BUSY : null;
             if (refused != null) {
+                if (refused == BUSY) {
+                    exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, BUSY_RETRY_MS);
+                }
                 finished[0] = true;
                 vertx.cancelTimer(timer);
                 req.handler(null);
@@ -137,6 +141,7 @@ public class RequestBodyReader extends AsyncProcessorSupport {
         return false;
     }
 
+    private static final long BUSY_RETRY_MS = 1000;
     private static final ProxyException BUSY = ProxyException.unavailable(
             "The proxy is holding as many request bodies in memory as it may; retry shortly.");
 

@@ -11,15 +11,11 @@ import java.util.Locale;
  * no boundary, a body that does not start with it, a part without a header block or
  * {@code Content-Disposition: form-data; name=...}, a missing closing delimiter, and a second
  * {@code model} part (parsers disagree on which one counts).
- * <p>
- * {@link #scan} reads a whole body; with {@code prefixOnly} it reads only the parts before the
- * first file part (one with a {@code filename}), so that a large upload's model is known from its
- * first bytes while the file itself is streamed.
  */
 public final class MultipartForm {
 
     /** The outcome: the model (or {@code null}) and its byte range, or why the body is malformed. */
-    public record Result(String model, int modelStart, int modelEnd, String invalid, boolean reachedFile) {
+    public record Result(String model, int modelStart, int modelEnd, String invalid) {
     }
 
     private MultipartForm() {
@@ -47,8 +43,8 @@ public final class MultipartForm {
         return contentType != null && contentType.trim().toLowerCase(Locale.ROOT).startsWith("multipart/");
     }
 
-    /** Reads {@code bytes[0, length)}; {@code prefixOnly}: stop at the first file part, the rest may be missing. */
-    public static Result scan(byte[] bytes, int length, String contentType, boolean prefixOnly) {
+    /** Reads the whole form in {@code bytes[0, length)}. */
+    public static Result scan(byte[] bytes, int length, String contentType) {
         String boundary = boundary(contentType);
         if (boundary == null) {
             return invalid("A multipart body needs a boundary in its Content-Type.");
@@ -57,7 +53,7 @@ public final class MultipartForm {
         byte[] nextDelimiter = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
         int at = indexOf(bytes, length, delimiter, 0);
         if (at < 0) {
-            return prefixOnly ? new Result(null, -1, -1, null, false) : invalid("The multipart body holds no part.");
+            return invalid("The multipart body holds no part.");
         }
         if (at > 0 && indexOf(bytes, at, new byte[] {'\r', '\n'}, at - 2) != at - 2) {
             return invalid("The multipart body does not start with its boundary.");
@@ -68,11 +64,10 @@ public final class MultipartForm {
         int pos = at + delimiter.length;
         while (true) {
             if (pos + 2 > length) {
-                return prefixOnly ? new Result(model, modelStart, modelEnd, null, false)
-                        : invalid("The multipart body ends without its closing boundary.");
+                return invalid("The multipart body ends without its closing boundary.");
             }
             if (bytes[pos] == '-' && bytes[pos + 1] == '-') {
-                return new Result(model, modelStart, modelEnd, null, false); // the closing delimiter
+                return new Result(model, modelStart, modelEnd, null); // the closing delimiter
             }
             while (pos < length && (bytes[pos] == ' ' || bytes[pos] == '\t')) {
                 pos++; // transport padding
@@ -86,8 +81,7 @@ public final class MultipartForm {
             int headersStart = pos + 2;
             int headersEnd = indexOf(bytes, length, new byte[] {'\r', '\n', '\r', '\n'}, headersStart - 2);
             if (headersEnd < 0) {
-                return prefixOnly ? new Result(model, modelStart, modelEnd, null, false)
-                        : invalid("A multipart part has no complete header block.");
+                return invalid("A multipart part has no complete header block.");
             }
             String headers = new String(bytes, headersStart, Math.max(0, headersEnd - headersStart),
                     StandardCharsets.UTF_8);
@@ -95,14 +89,10 @@ public final class MultipartForm {
             if (name == null) {
                 return invalid("A multipart part has no 'Content-Disposition: form-data; name=...'.");
             }
-            if (prefixOnly && hasFilename(headers)) {
-                return new Result(model, modelStart, modelEnd, null, true);
-            }
             int contentStart = headersEnd + 4;
             int contentEnd = indexOf(bytes, length, nextDelimiter, contentStart);
             if (contentEnd < 0) {
-                return prefixOnly ? new Result(model, modelStart, modelEnd, null, false)
-                        : invalid("A multipart part is not closed by the boundary.");
+                return invalid("A multipart part is not closed by the boundary.");
             }
             if (name.equals("model")) {
                 if (model != null) {
@@ -120,7 +110,7 @@ public final class MultipartForm {
     }
 
     private static Result invalid(String why) {
-        return new Result(null, -1, -1, why, false);
+        return new Result(null, -1, -1, why);
     }
 
     /** The {@code name} of a part's {@code Content-Disposition: form-data}, or {@code null}. */
@@ -144,10 +134,6 @@ public final class MultipartForm {
             return null;
         }
         return null;
-    }
-
-    private static boolean hasFilename(String headers) {
-        return headers.toLowerCase(Locale.ROOT).contains("filename");
     }
 
     static int indexOf(byte[] haystack, int length, byte[] needle, int from) {

@@ -64,7 +64,7 @@ public class RequestInspector implements Processor {
                 throw new ProxyException(400, "invalid_request_error", "invalid_json", null, parsed.invalid);
             }
         } else if (MultipartForm.isMultipart(contentType)) {
-            parsed = parseMultipart(MultipartForm.scan(bytes, bytes.length, contentType, false));
+            parsed = parseMultipart(MultipartForm.scan(bytes, bytes.length, contentType));
         } else {
             parsed = new Parsed(); // another body (text, binary): no model in it
         }

@@ -37,14 +37,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * no answer may hold a stack trace. The last row is a normal request: the proxy still serves.
  * <p>
  * Sizes are scaled down by the properties below: JSON bodies are capped at 2 MiB, audio at 256 KiB,
- * and any body over 64 KiB would be streamed if it were not one the policy must read.
+ * and any body over 64 KiB would be streamed if it were not one the policy must read; at most
+ * 3,000,000 body bytes are held in memory at once.
  */
 @CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
         properties = {TestEnv.PORT, TestEnv.HOST, TestEnv.UPSTREAM, TestEnv.UPSTREAM_API_KEY, TestEnv.NO_RELOAD,
             TestEnv.QUICK_STOP, "proxy.keys.file={{sys:test.hostile.keys}}", "proxy.max-request-bytes=1048576",
             "proxy.request-buffer-bytes=65536", "proxy.limits.max-json-bytes=2097152",
             "proxy.limits.max-audio-bytes=262144", "proxy.limits.read-timeout-ms=2000",
-            "proxy.limits.max-header-bytes=8192", "proxy.limits.max-request-line-bytes=4096"})
+            "proxy.limits.max-header-bytes=8192", "proxy.limits.max-request-line-bytes=4096",
+            "proxy.limits.max-buffered-bytes=3000000"})
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileInputTest {
 
@@ -397,6 +399,33 @@ class HostileInputTest {
         assertTrue(reply.closed(), "closed after the request that asked for it: " + reply);
         List<String> seen = upstream.getAllServeEvents().stream().map(e -> e.getRequest().getBodyAsString()).toList();
         assertEquals(List.of(third, first), seen, "what reached the upstream, newest first");
+    }
+
+    @Test
+    void bodies_past_the_memory_budget_get_503_until_the_budget_is_given_back() throws Exception {
+        byte[] held = padded("m", 2_000_000);
+        byte[] other = chatBytes(OPEN, padded("m", 1_500_000));
+        try (java.net.Socket first = new java.net.Socket("127.0.0.1", TestEnv.proxyPort())) {
+            first.setSoTimeout(5000);
+            byte[] request = chatBytes(OPEN, held);
+            int headLength = request.length - held.length;
+            first.getOutputStream().write(request, 0, headLength + 10); // 2,000,000 bytes taken, 10 sent
+            first.getOutputStream().flush();
+            RawHttp.Reply refused = null;
+            for (int i = 0; i < 50 && (refused == null || refused.status() != 503); i++) { // until the first is read
+                refused = RawHttp.send(TestEnv.proxyPort(), other, 1500);
+            }
+            assertEquals(503, refused.status(), refused.toString());
+            assertTrue(refused.text().contains("\"code\":\"service_unavailable\""), refused.toString());
+            assertTrue(refused.text().toLowerCase().contains("retry-after: 1"), refused.toString());
+            first.getOutputStream().write(request, headLength + 10, request.length - headLength - 10);
+            first.getOutputStream().flush();
+            RawHttp.Reply answered = RawHttp.read(first.getInputStream());
+            assertEquals(200, answered.status(), answered.toString());
+        }
+        // the first request has ended: its bytes are back in the budget, the same body now passes
+        RawHttp.Reply next = RawHttp.send(TestEnv.proxyPort(), other, 3000);
+        assertEquals(200, next.status(), next.toString());
     }
 
     @Test
