@@ -371,9 +371,11 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("apiKeyAuthenticator", new ApiKeyAuthenticator(keyStore,
                 new ClientAddress(IpAllowList.parse(trustedProxies))));
         registry.bind("endpointPolicy", (Processor) AccessPolicy::checkEndpoint);
+        BufferBudget bufferBudget = new BufferBudget(maxBufferedBytes);
+        registry.bind("bufferBudget", bufferBudget);
         registry.bind("requestBodyReader", new RequestBodyReader(vertx,
                 new BodyLimits(maxRequestBytes, maxJsonBytes, maxAudioBytes, maxFileBytes, maxUploadPartBytes),
-                requestBufferBytes, new BufferBudget(maxBufferedBytes), readTimeoutMillis));
+                requestBufferBytes, bufferBudget, readTimeoutMillis));
         RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
         registry.bind("requestInspector", requestInspector);
         registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);

@@ -8,8 +8,11 @@ import java.util.Arrays;
 import java.util.List;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.http.BufferBudget;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.RawHttp;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.BeforeEach;
@@ -340,6 +343,9 @@ class HostileInputTest {
 
     private final WireMockServer upstream = TestEnv.upstream();
 
+    @BeanInject("bufferBudget")
+    BufferBudget budget;
+
     @BeforeEach
     void upstreamAnswers() {
         upstream.resetAll();
@@ -426,6 +432,24 @@ class HostileInputTest {
         // the first request has ended: its bytes are back in the budget, the same body now passes
         RawHttp.Reply next = RawHttp.send(TestEnv.proxyPort(), other, 3000);
         assertEquals(200, next.status(), next.toString());
+        Await.until(5, "the budget given back", () -> budget.used() == 0 ? true : null);
+    }
+
+    @Test
+    void a_client_that_leaves_mid_body_gives_its_bytes_back() throws Exception {
+        byte[] request = chatBytes(OPEN, padded("m", 2_000_000));
+        for (int i = 0; i < 3; i++) { // three times 2,000,000 would not fit in 3,000,000 if any were kept
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", TestEnv.proxyPort())) {
+                s.getOutputStream().write(request, 0, 500_000);
+                s.getOutputStream().flush();
+                Await.until(5, "the body being read", () -> budget.used() >= 2_000_000 ? true : null);
+                s.setSoLinger(true, 0); // a reset mid-upload
+            }
+            Await.until(5, "the budget given back after the disconnect", () -> budget.used() == 0 ? true : null);
+        }
+        RawHttp.Reply next = RawHttp.send(TestEnv.proxyPort(), chatBytes(OPEN, padded("m", 2_000_000)), 3000);
+        assertEquals(200, next.status(), next.toString());
+        assertEquals(1, upstream.getAllServeEvents().size(), "only the complete body was forwarded");
     }
 
     @Test
