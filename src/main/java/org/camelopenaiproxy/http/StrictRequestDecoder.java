@@ -175,92 +175,131 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         return -1;
     }
 
-    /** What is wrong with the head in {@code [start, end)}, or {@code null}. */
+    /** What is wrong with the head in {@code [start, end)}, or {@code null}. Works on the bytes: no string per line. */
     static HeadRefused check(ByteBuf in, int start, int end, int maxHeaders) {
-        List<String> lines = new ArrayList<>();
-        int lineStart = start;
-        for (int i = start; i < end; i++) {
-            byte b = in.getByte(i);
-            if (b == '\r' && (i + 1 >= end || in.getByte(i + 1) != '\n')) {
-                return bad("A bare CR in the request head.");
+        byte[] h = new byte[end - start];
+        in.getBytes(start, h);
+        List<String> lengths = null;
+        List<String> codings = null;
+        boolean http10 = false;
+        int lines = 0;
+        for (int pos = 0; pos < h.length; ) {
+            int nl = pos;
+            while (h[nl] != '\n') {
+                nl++; // the head ends with a line feed: found before the array ends
             }
-            if (b == '\n') {
-                int lineEnd = i > lineStart && in.getByte(i - 1) == '\r' ? i - 1 : i;
-                lines.add(in.toString(lineStart, lineEnd - lineStart, java.nio.charset.StandardCharsets.ISO_8859_1));
-                lineStart = i + 1;
+            int e = nl > pos && h[nl - 1] == '\r' ? nl - 1 : nl;
+            for (int i = pos; i < e; i++) {
+                if (h[i] == '\r') {
+                    return bad("A bare CR in the request head.");
+                }
             }
+            if (lines == 0) {
+                HeadRefused line = checkRequestLine(h, pos, e);
+                if (line != null) {
+                    return line;
+                }
+                http10 = h[e - 1] == '0';
+            } else if (e == pos) {
+                break; // the empty line: the head ends
+            } else {
+                HeadRefused header = checkHeaderLine(h, pos, e);
+                if (header != null) {
+                    return header;
+                }
+                if (nameIs(h, pos, e, CONTENT_LENGTH)) {
+                    lengths = add(lengths, value(h, pos + CONTENT_LENGTH.length + 1, e));
+                } else if (nameIs(h, pos, e, TRANSFER_ENCODING)) {
+                    codings = add(codings, value(h, pos + TRANSFER_ENCODING.length + 1, e));
+                }
+            }
+            lines++;
+            pos = nl + 1;
         }
-        if (maxHeaders > 0 && lines.size() - 2 > maxHeaders) { // the request line and the empty line are no headers
+        if (maxHeaders > 0 && lines - 1 > maxHeaders) {
             return new HeadRefused(431, "request_header_fields_too_large",
                     "Too many header lines (at most " + maxHeaders + ").");
         }
-        HeadRefused line = checkRequestLine(lines.get(0));
-        if (line != null) {
-            return line;
-        }
-        boolean http10 = lines.get(0).endsWith(" HTTP/1.0");
-        List<String> lengths = new ArrayList<>();
-        List<String> codings = new ArrayList<>();
-        for (int n = 1; n < lines.size(); n++) {
-            String h = lines.get(n);
-            if (h.isEmpty()) {
-                break;
-            }
-            if (h.charAt(0) == ' ' || h.charAt(0) == '\t') {
-                return bad("Obsolete line folding in a header (RFC 9112 §5.2).");
-            }
-            int colon = h.indexOf(':');
-            if (colon < 0) {
-                return bad("A header line without a colon.");
-            }
-            if (colon == 0) {
-                return bad("A header with an empty name.");
-            }
-            for (int i = 0; i < colon; i++) {
-                if (!isTchar((byte) h.charAt(i))) {
-                    return bad("A header name with a character outside a token (whitespace before the colon?).");
-                }
-            }
-            for (int i = colon + 1; i < h.length(); i++) {
-                char c = h.charAt(i);
-                if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                    return bad("A control character in a header value.");
-                }
-            }
-            String name = h.substring(0, colon);
-            String value = h.substring(colon + 1).trim();
-            if (name.equalsIgnoreCase("content-length")) {
-                lengths.add(value);
-            } else if (name.equalsIgnoreCase("transfer-encoding")) {
-                codings.add(value);
-            }
-        }
-        return checkFraming(lengths, codings, http10);
+        return checkFraming(lengths == null ? List.of() : lengths, codings == null ? List.of() : codings, http10);
     }
 
-    private static HeadRefused checkRequestLine(String line) {
-        int sp1 = line.indexOf(' ');
-        int sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
-        if (sp1 <= 0 || sp2 < 0 || sp2 == sp1 + 1 || line.indexOf(' ', sp2 + 1) >= 0) {
-            return bad("The request line is not 'METHOD target HTTP/x.y'.");
+    private static final byte[] CONTENT_LENGTH = "content-length".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] TRANSFER_ENCODING = "transfer-encoding".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private static HeadRefused checkHeaderLine(byte[] h, int pos, int e) {
+        if (h[pos] == ' ' || h[pos] == '\t') {
+            return bad("Obsolete line folding in a header (RFC 9112 §5.2).");
         }
-        for (int i = 0; i < sp1; i++) {
-            if (!isTchar((byte) line.charAt(i))) {
+        int colon = pos;
+        while (colon < e && h[colon] != ':') {
+            if (!isTchar(h[colon])) {
+                return bad("A header name with a character outside a token (whitespace before the colon?).");
+            }
+            colon++;
+        }
+        if (colon == e) {
+            return bad("A header line without a colon.");
+        }
+        if (colon == pos) {
+            return bad("A header with an empty name.");
+        }
+        for (int i = colon + 1; i < e; i++) {
+            int c = h[i] & 0xff;
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                return bad("A control character in a header value.");
+            }
+        }
+        return null;
+    }
+
+    /** Whether the header line at {@code pos} is named {@code name} (lower case), case-insensitively. */
+    private static boolean nameIs(byte[] h, int pos, int e, byte[] name) {
+        if (pos + name.length >= e || h[pos + name.length] != ':') {
+            return false;
+        }
+        for (int i = 0; i < name.length; i++) {
+            if ((h[pos + i] | 0x20) != name[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String value(byte[] h, int from, int e) {
+        return new String(h, from, e - from, java.nio.charset.StandardCharsets.ISO_8859_1).trim();
+    }
+
+    private static List<String> add(List<String> list, String value) {
+        List<String> l = list == null ? new ArrayList<>(2) : list;
+        l.add(value);
+        return l;
+    }
+
+    private static HeadRefused checkRequestLine(byte[] h, int pos, int e) {
+        int sp1 = pos;
+        while (sp1 < e && h[sp1] != ' ') {
+            if (!isTchar(h[sp1])) {
                 return bad("The request method is not a token.");
             }
+            sp1++;
         }
-        for (int i = sp1 + 1; i < sp2; i++) {
-            char c = line.charAt(i);
-            if (c <= 0x20 || c >= 0x7f) {
+        int sp2 = sp1 + 1;
+        while (sp2 < e && h[sp2] != ' ') {
+            int c = h[sp2] & 0xff;
+            if (c < 0x21 || c > 0x7e) {
                 return bad("The request target holds a character that must be percent-encoded.");
             }
+            sp2++;
         }
-        String version = line.substring(sp2 + 1);
-        if (version.length() != 8 || !version.startsWith("HTTP/") || !isDigit(version.charAt(5))
-                || version.charAt(6) != '.' || !isDigit(version.charAt(7))) {
+        if (sp1 == pos || sp1 >= e || sp2 == sp1 + 1 || sp2 >= e) {
+            return bad("The request line is not 'METHOD target HTTP/x.y'.");
+        }
+        int v = sp2 + 1;
+        if (e - v != 8 || h[v] != 'H' || h[v + 1] != 'T' || h[v + 2] != 'T' || h[v + 3] != 'P' || h[v + 4] != '/'
+                || !isDigit(h[v + 5]) || h[v + 6] != '.' || !isDigit(h[v + 7])) {
             return bad("The HTTP version is not 'HTTP/x.y' (upper case).");
         }
-        if (version.charAt(5) != '1') {
+        if (h[v + 5] != '1') {
             return new HeadRefused(505, "http_version_not_supported", "Only HTTP/1.x is served on this connection.");
         }
         return null;
@@ -314,9 +353,17 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         return c >= '0' && c <= '9';
     }
 
+    private static final boolean[] TCHAR = new boolean[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            TCHAR[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+        }
+    }
+
     /** A token character (RFC 9110 §5.6.2). */
     static boolean isTchar(byte b) {
-        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
-                || "!#$%&'*+-.^_`|~".indexOf(b) >= 0;
+        return TCHAR[b & 0xff];
     }
 }
