@@ -72,6 +72,8 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     private final int maxHeadBytes;
     private final int maxHeaders;
     private boolean atHead = true;
+    /** Bytes of the current, incomplete head already searched for its end. */
+    private int scanned;
     private boolean refused;
 
     /** @param maxHeaders the most header lines a request may have (431 past it; 0 = no limit) */
@@ -104,17 +106,19 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
             while (start < end && (in.getByte(start) == '\r' || in.getByte(start) == '\n')) {
                 start++; // empty lines before a request line are ignored (RFC 9112 §2.2)
             }
+            in.readerIndex(start);
             if (start == end) {
-                in.readerIndex(start);
                 return;
             }
             if (!isTchar(in.getByte(start))) {
                 refuse(in, out, new HeadRefused(400, "malformed_request", "The request does not begin with an HTTP request line."));
                 return;
             }
-            int headEnd = endOfHead(in, start, end);
+            // a head arriving in pieces is scanned once, not again from its start on every read
+            int headEnd = endOfHead(in, start + Math.max(0, scanned - 3), end);
             if (headEnd < 0) {
-                if (end - start <= maxHeadBytes) {
+                scanned = end - start;
+                if (scanned <= maxHeadBytes) {
                     return; // wait for the whole head (the read timeout bounds the wait)
                 }
                 // too long: the decoder refuses it with 414/431
@@ -126,6 +130,7 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
                 }
             }
         }
+        scanned = 0;
         int before = out.size();
         super.decode(ctx, in, out);
         for (int i = before; i < out.size(); i++) {

@@ -100,6 +100,28 @@ class StrictRequestDecoderTest {
     }
 
     @Test
+    void a_bad_head_behind_a_good_request_is_refused_too() {
+        List<HttpObject> out = feed("POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"
+                + "POST /b HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                + "GET /smuggled HTTP/1.1\r\n\r\n");
+        assertEquals("/a", ((HttpRequest) out.get(0)).uri());
+        assertTrue(out.get(0).decoderResult().isSuccess());
+        HeadRefused why = refusal(out.subList(2, out.size())); // after /a's head and its body
+        assertEquals(400, why.status());
+    }
+
+    @Test
+    void a_head_sent_byte_by_byte_is_decoded_once_complete() {
+        String head = "GET /slow HTTP/1.1\r\nHost: x\r\nX-A: " + "b".repeat(2000) + "\r\n\r\n";
+        List<HttpObject> out = new ArrayList<>();
+        for (char c : head.toCharArray()) {
+            out.addAll(feed(String.valueOf(c)));
+        }
+        assertEquals("/slow", ((HttpRequest) out.get(0)).uri());
+        assertTrue(out.get(0).decoderResult().isSuccess());
+    }
+
+    @Test
     void more_header_lines_than_allowed_get_431() {
         assertEquals(431, refusal(feed("GET / HTTP/1.1\r\n" + "X-A: b\r\n".repeat(11) + "\r\n")).status());
     }
