@@ -13,9 +13,12 @@ public record BodyLimits(long maxRequestBytes, long maxJsonBytes, long maxAudioB
         long maxUploadPartBytes) {
 
     /** The cap for a body sent to {@code path}. */
-    public long maxBytes(String path) {
+    public long maxBytes(String path, String contentType) {
         if (JsonEndpoints.jsonOnly(path)) {
             return maxJsonBytes;
+        }
+        if (JsonEndpoints.isJson(contentType)) {
+            return Math.min(maxJsonBytes, maxBytes(path, null)); // a JSON body anywhere is read whole
         }
         if (path.equals("/v1/audio/transcriptions") || path.equals("/v1/audio/translations")) {
             return maxAudioBytes;

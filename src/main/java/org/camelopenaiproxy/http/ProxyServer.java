@@ -26,11 +26,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The API listener: the proxy's own Vert.x HTTP server (one instance per event loop asked for), so
  * that TLS, mTLS, HTTP/2, header and connection limits are the proxy's to set; platform-http's
- * server options cannot be. Requests pass {@link EdgeGuard} first, then go to the WebSocket entry,
+ * server options cannot be. Each HTTP/1.x connection gets {@link StrictRequestDecoder} in place of
+ * Vert.x's request decoder (RFC 9112 framing checked on the raw head). Requests pass {@link EdgeGuard} first, then go to the WebSocket entry,
  * the HTTP entry ({@code /v1/**}), or, when management shares this port, to Camel's management
  * router ({@code /observe/**}: health, metrics). A request the HTTP decoder refuses (a header or
- * request line too long, a malformed head) gets an OpenAI-shaped 431/414/400 and the connection
- * is closed.
+ * request line too long, a malformed head, a head {@link StrictRequestDecoder} refused) gets an
+ * OpenAI-shaped 431/414/400/501/505 and the connection is closed.
  */
 public class ProxyServer extends ServiceSupport {
 

@@ -15,8 +15,8 @@ import org.camelopenaiproxy.policy.JsonEndpoints;
  * <ul>
  * <li>Each endpoint has its cap ({@link BodyLimits}): a declared length over it is refused with 413
  * before a byte of the body is read; a chunked body is refused as soon as it passes the cap.</li>
- * <li>The body of a JSON endpoint or of one that names a model (audio transcriptions and
- * translations, multipart) is always read whole into memory, whatever its size up to its cap, so
+ * <li>A JSON body (on any endpoint), and the body of an endpoint that runs on the model it names
+ * (audio transcriptions and translations, multipart), is always read whole into memory, whatever its size up to its cap, so
  * that the model allow-list, aliases, validation and the token reservation apply to every request:
  * it is never forwarded before {@code requestInspector} has read it.</li>
  * <li>Any other body up to {@code proxy.request-buffer-bytes} is held in memory too (small
@@ -56,14 +56,14 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             callback.done(true);
             return true;
         }
-        long maxBytes = limits.maxBytes(request.path());
+        String contentType = req.getHeader(ProxyHeaders.CONTENT_TYPE);
+        long maxBytes = limits.maxBytes(request.path(), contentType);
         if (declared > maxBytes) {
             exchange.setException(ProxyException.requestTooLarge(maxBytes));
             callback.done(true);
             return true;
         }
-        if (declared > bufferBytes && !JsonEndpoints.jsonOnly(request.path())
-                && !JsonEndpoints.modelRequired(request.path())) {
+        if (declared > bufferBytes && !JsonEndpoints.inspectedWhole(request.path(), contentType)) {
             continueIfAsked(req);
             request.markBodyConsumed(); // the upstream call consumes it
             exchange.getMessage().setBody(new StreamingBody(req, declared));

@@ -31,16 +31,35 @@ public final class JsonEndpoints {
         return MODEL_REQUIRED.contains(path);
     }
 
+    /** Whether {@code contentType} says JSON ({@code application/json}, {@code *+json}). */
+    public static boolean isJson(String contentType) {
+        if (contentType == null) {
+            return false;
+        }
+        String type = mediaType(contentType);
+        return type.equals("application/json") || type.endsWith("+json");
+    }
+
+    /** The media type of a Content-Type, lower case, without parameters. */
+    private static String mediaType(String contentType) {
+        String type = contentType.toLowerCase(Locale.ROOT).trim();
+        int semicolon = type.indexOf(';');
+        return semicolon < 0 ? type : type.substring(0, semicolon).trim();
+    }
+
+    /**
+     * Whether a body sent to {@code path} with {@code contentType} must be read whole before it is
+     * forwarded: a JSON body (any endpoint: assistants, fine-tuning jobs... name models too), or one
+     * of an endpoint that runs on the model it names (audio uploads).
+     */
+    public static boolean inspectedWhole(String path, String contentType) {
+        return jsonOnly(path) || modelRequired(path) || isJson(contentType);
+    }
+
     public static boolean acceptedContentType(String contentType) {
         if (contentType == null || contentType.isBlank()) {
             return true;
         }
-        String type = contentType.toLowerCase(Locale.ROOT).trim();
-        int semicolon = type.indexOf(';');
-        if (semicolon >= 0) {
-            type = type.substring(0, semicolon).trim();
-        }
-        return type.equals("application/json") || type.endsWith("+json")
-                || type.equals("application/x-www-form-urlencoded");
+        return isJson(contentType) || mediaType(contentType).equals("application/x-www-form-urlencoded");
     }
 }

@@ -281,6 +281,8 @@ class HostileInputTest {
         r.add(row("a 200 KiB body naming a model the key may not use", chatBytes(LIMITED, padded("fake-model-mini", 200_000)),
                 refused(403)));
         r.add(row("the same, chunked", chunkedChat(LIMITED, padded("fake-model-mini", 200_000)), refused(403)));
+        r.add(row("a 200 KiB JSON body to /v1/assistants naming a model the key may not use", postRequest("/v1/assistants",
+                LIMITED, "application/json", padded("fake-model-mini", 200_000)), refused(403)));
         r.add(row("a 1.5 MiB body naming the allowed model", chatBytes(LIMITED, padded("fake-model", 1_500_000)), served()));
         r.add(row("a 200 KiB body with a broken end", chatBytes(OPEN, Arrays.copyOf(padded("m", 200_000), 199_999)),
                 refused(400)));
