@@ -83,8 +83,16 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         this.maxHeaders = maxHeaders;
     }
 
-    /** Puts this decoder in place of Vert.x's on a new HTTP/1.x connection (HTTP/2 ones have none). */
+    /**
+     * Puts this decoder in place of Vert.x's on a new HTTP/1.x connection (HTTP/2 ones have none).
+     * Not with cleartext HTTP/2 ({@code proxy.http2.cleartext}): Vert.x then makes the connection
+     * only once the first request head has been decoded, and a decoder swapped mid-request would lose
+     * its body; those connections keep Vert.x's decoder (and its leniency).
+     */
     public static void install(HttpConnection connection, HttpServerOptions options, int maxHeaders) {
+        if (options.isHttp2ClearTextEnabled()) {
+            return;
+        }
         if (connection instanceof ConnectionBase base) {
             ChannelPipeline pipeline = base.channel().pipeline();
             if (pipeline.get(NAME) instanceof VertxHttpRequestDecoder
