@@ -16,13 +16,14 @@ import org.camelopenaiproxy.policy.JsonEndpoints;
  * <li>Each endpoint has its cap ({@link BodyLimits}): a declared length over it is refused with 413
  * before a byte of the body is read; a chunked body is refused as soon as it passes the cap.</li>
  * <li>A JSON body (on any endpoint), and the body of an endpoint that runs on the model it names
- * (audio transcriptions and translations, multipart), is always read whole into memory, whatever its size up to its cap, so
- * that the model allow-list, aliases, validation and the token reservation apply to every request:
- * it is never forwarded before {@code requestInspector} has read it.</li>
+ * (audio transcriptions and translations, multipart), is always read whole into memory, whatever
+ * its size up to its cap, so that the model allow-list, aliases, validation and the token
+ * reservation apply to every request: it is never forwarded before {@code requestInspector} has
+ * read it.</li>
  * <li>Any other body up to {@code proxy.request-buffer-bytes} is held in memory too (small
  * uploads); a larger one with a declared length (file uploads and upload parts, which name no
- * model) stays in the paused request:
- * the message body becomes a {@link StreamingBody} that the upstream call pipes through.</li>
+ * model) stays in the paused request: the message body becomes a {@link StreamingBody} that the
+ * upstream call pipes through.</li>
  * <li>Every buffered body takes its size from the proxy-wide {@link BufferBudget} until its request
  * ends; a body that does not fit gets 503, so memory stays bounded under many large bodies.</li>
  * </ul>
