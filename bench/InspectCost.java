@@ -15,8 +15,12 @@ import io.vertx.core.http.impl.VertxHttpRequestDecoder;
  * base64 image) through RequestInspector's parser, on a buffer as RequestBodyReader fills it, and the
  * raw request-head check StrictRequestDecoder adds to every HTTP/1.x request. Time per call and bytes
  * allocated per call (a copy of the body would show as 20 MiB).
- *   mvn -B -q -o compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
- *   java -cp target/classes:$(cat target/cp.txt) bench/InspectCost.java
+ *   mvn -B -q -o compile
+ *   CP=target/classes:$(find ~/.m2/repository/io/netty ~/.m2/repository/io/vertx/vertx-core/4.5.24 \
+ *       ~/.m2/repository/com/fasterxml/jackson/core ~/.m2/repository/org/apache/camel/camel-api \
+ *       ~/.m2/repository/org/slf4j/slf4j-api -name "*.jar" | grep -v sources \
+ *       | grep -E "4.1.130|4.5.24|jackson-core/2.1|camel-api/4.18|slf4j-api/2" | tr '\n' ':')
+ *   java -cp "$CP" bench/InspectCost.java
  */
 public class InspectCost {
 
