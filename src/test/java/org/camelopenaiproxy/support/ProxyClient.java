@@ -33,6 +33,28 @@ public final class ProxyClient {
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build());
     }
 
+    /**
+     * A JSON POST built on {@code builder} with the client key {@code key} and extra headers
+     * (name, value pairs).
+     */
+    public HttpRequest json(HttpRequest.Builder builder, String key, String body, String... headers) {
+        builder.header("Authorization", "Bearer " + key).header("Content-Type", "application/json");
+        for (int i = 0; i < headers.length; i += 2) {
+            builder.header(headers[i], headers[i + 1]);
+        }
+        return builder.POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    }
+
+    /** POSTs {@code body} to {@code path} with the client key {@code key} and extra headers (name, value pairs). */
+    public HttpResponse<String> post(String path, String key, String body, String... headers) throws Exception {
+        return send(json(request(path), key, body, headers));
+    }
+
+    /** A Chat Completions request with the client key {@code key}. */
+    public HttpResponse<String> chat(String key, String body, String... headers) throws Exception {
+        return post("/v1/chat/completions", key, body, headers);
+    }
+
     public HttpResponse<String> get(String path) throws Exception {
         return send(authorized(path).GET().build());
     }
