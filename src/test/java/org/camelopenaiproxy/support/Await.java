@@ -8,6 +8,11 @@ public final class Await {
     private Await() {
     }
 
+    /** Polls every 20 ms until {@code check} is true, or fails after {@code seconds}. */
+    public static void that(int seconds, String what, Callable<Boolean> check) throws Exception {
+        until(seconds, what, () -> check.call() ? Boolean.TRUE : null);
+    }
+
     /** Polls every 20 ms until {@code probe} returns non-null, or fails after {@code seconds}. */
     public static <T> T until(int seconds, String what, Callable<T> probe) throws Exception {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
