@@ -23,6 +23,7 @@ import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.Metrics;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -52,14 +53,13 @@ class RouteReloadTest {
 
     static {
         try {
-            ROUTES = Files.createTempDirectory("proxy-routes");
             ORIGINAL = Files.readString(Path.of("routes/proxy.camel.yaml"));
-            Files.writeString(ROUTES.resolve("proxy.camel.yaml"), ORIGINAL);
-            Files.copy(Path.of("routes/audit.camel.yaml"), ROUTES.resolve("audit.camel.yaml"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        System.setProperty("test.routes.dir", ROUTES.toString());
+        ROUTES = TestSetup.named("routes").file("proxy", "proxy.camel.yaml", ORIGINAL)
+                .prepare(dir -> Files.copy(Path.of("routes/audit.camel.yaml"), dir.resolve("audit.camel.yaml")))
+                .exposeDir().dir();
     }
 
     /** The shipped pipeline plus a step that tags upstream requests with an OpenAI-Beta header. */

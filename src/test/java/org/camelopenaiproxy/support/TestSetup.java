@@ -21,16 +21,17 @@ import java.nio.file.Path;
  */
 public final class TestSetup {
 
+    /** Work done on the set-up's directory (certificates, a copy of the routes...). */
+    @FunctionalInterface
+    public interface Preparation {
+        void prepare(Path dir) throws Exception;
+    }
+
     private final String name;
-    private final Path dir;
+    private Path dir;
 
     private TestSetup(String name) {
         this.name = name;
-        try {
-            this.dir = Files.createTempDirectory("proxy-test-" + name);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** A set-up whose properties are {@code test.<name>.*}. */
@@ -40,7 +41,7 @@ public final class TestSetup {
 
     /** A keys file ({@code {{hash:KEY}}} becomes the key's SHA-256): {@code test.<name>.keys}. */
     public TestSetup keys(String yaml) {
-        Path file = dir.resolve("keys.yaml");
+        Path file = path("keys.yaml");
         try {
             TestEnv.rewriteKeys(file, yaml);
         } catch (IOException e) {
@@ -60,7 +61,7 @@ public final class TestSetup {
 
     /** Any file in this set-up's directory, its path as {@code test.<name>.<property>}. */
     public TestSetup file(String property, String fileName, String content) {
-        Path file = dir.resolve(fileName);
+        Path file = path(fileName);
         try {
             Files.writeString(file, content);
         } catch (IOException e) {
@@ -75,9 +76,24 @@ public final class TestSetup {
         return this;
     }
 
+    /** Runs {@code preparation} on this set-up's directory. */
+    public TestSetup prepare(Preparation preparation) {
+        try {
+            preparation.prepare(dir());
+        } catch (Exception e) {
+            throw new IllegalStateException("test set-up '" + name + "' failed", e);
+        }
+        return this;
+    }
+
+    /** This set-up's directory as {@code test.<name>.dir}. */
+    public TestSetup exposeDir() {
+        return value("dir", dir().toString());
+    }
+
     /** The file {@code fileName} of this set-up (whether written yet or not). */
     public Path path(String fileName) {
-        return dir.resolve(fileName);
+        return dir().resolve(fileName);
     }
 
     /** The keys file. */
@@ -85,7 +101,15 @@ public final class TestSetup {
         return path("keys.yaml");
     }
 
+    /** A temporary directory of this set-up's own, made on first use. */
     public Path dir() {
+        if (dir == null) {
+            try {
+                dir = Files.createTempDirectory("proxy-test-" + name);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         return dir;
     }
 }
