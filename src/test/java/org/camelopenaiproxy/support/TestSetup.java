@@ -76,6 +76,20 @@ public final class TestSetup {
         return this;
     }
 
+    /** The path of this set-up's file {@code fileName} (written later, e.g. a log) as {@code test.<name>.<property>}. */
+    public TestSetup expose(String property, String fileName) {
+        return value(property, path(fileName).toString());
+    }
+
+    /**
+     * A secret an upstreams file names in {@code api_key_env}: the proxy reads such a variable from
+     * the environment, else from this system property.
+     */
+    public TestSetup secret(String variable, String value) {
+        System.setProperty(variable, value);
+        return this;
+    }
+
     /** Runs {@code preparation} on this set-up's directory. */
     public TestSetup prepare(Preparation preparation) {
         try {
