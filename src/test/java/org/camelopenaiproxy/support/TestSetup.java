@@ -55,8 +55,8 @@ public final class TestSetup {
      * WireMock upstream's base URL (without {@code /v1}).
      */
     public TestSetup upstreams(String yaml) {
-        return file("upstreams", "upstreams.yaml",
-                yaml.replace("{{wiremock}}", "http://127.0.0.1:" + TestEnv.upstream().port()));
+        return file("upstreams", "upstreams.yaml", !yaml.contains("{{wiremock}}") ? yaml
+                : yaml.replace("{{wiremock}}", "http://127.0.0.1:" + TestEnv.upstream().port()));
     }
 
     /** Any file in this set-up's directory, its path as {@code test.<name>.<property>}. */
