@@ -7,9 +7,10 @@ import io.vertx.core.buffer.Buffer;
  * events (the usage tee, the stream-usage filter, the replay of a kept stream). A complete line
  * goes to {@link Sink#line} with its terminator ({@code \n} or {@code \r\n}), exactly as it came, so
  * a reader that copies lines copies the stream byte for byte; a blank line ends an event. Only a
- * line still incomplete at the end of a chunk is held, and at most {@code maxLineBytes} of it: a
- * longer line is passed to {@link Sink#raw} untouched and unparsed, up to its end, instead of being
- * buffered without bound. One reader per stream; not thread-safe.
+ * line still incomplete at the end of a chunk is held, and at most {@code maxLineBytes} of it: once
+ * an incomplete line is longer, it is passed to {@link Sink#raw} untouched and unparsed as it
+ * arrives, up to its end, instead of being buffered without bound (a line that ends in the chunk
+ * that takes it past the bound is still read as a line). One reader per stream; not thread-safe.
  */
 public final class SseReader {
 

@@ -170,4 +170,27 @@ class SseReaderTest {
             assertEquals(expected, out.toString(StandardCharsets.UTF_8), "cut at byte " + cut);
         }
     }
+
+    @Test
+    void the_stream_usage_filter_passes_a_line_over_the_bound_through_untouched_as_it_arrives() {
+        String huge = "data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(2 * SseReader.MAX_LINE_BYTES)
+                + "\"}}],\"usage\":null}\n\n";
+        String after = "data: {\"choices\":[],\"usage\":null}\n\ndata: [DONE]\n\n";
+        byte[] bytes = (huge + after).getBytes(StandardCharsets.UTF_8);
+        StreamUsageFilter filter = new StreamUsageFilter();
+        Buffer out = Buffer.buffer();
+        int chunk = 64 * 1024;
+        for (int i = 0; i < bytes.length; i += chunk) {
+            out.appendBuffer(filter.apply(Buffer.buffer().appendBytes(bytes, i, Math.min(chunk, bytes.length - i))));
+            if (i + chunk > SseReader.MAX_LINE_BYTES + chunk && i + chunk < huge.length()) {
+                assertTrue(out.length() >= i + chunk - SseReader.MAX_LINE_BYTES,
+                        "past the bound the line goes out as it arrives, " + out.length() + " of " + (i + chunk));
+            }
+        }
+        out.appendBuffer(filter.flush());
+        String got = out.toString(StandardCharsets.UTF_8);
+        String expected = huge + "data: {\"choices\":[]}\n\ndata: [DONE]\n\n";
+        assertEquals(expected.length(), got.length(), "tail: " + got.substring(Math.max(0, got.length() - 120)));
+        assertTrue(expected.equals(got), "the over-long line untouched (its usage:null kept), the lines after it filtered again");
+    }
 }
