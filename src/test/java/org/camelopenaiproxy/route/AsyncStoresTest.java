@@ -62,19 +62,15 @@ class AsyncStoresTest {
                 .withHeader("Content-Type", "application/json").withBody("{\"data\":[{\"embedding\":[0.5]}]}")));
     }
 
-    private HttpRequest chat(String key, String body, String... headers) {
-        return client.json(client.request("/v1/chat/completions"), key, body, headers);
-    }
-
     @Test
     void other_requests_are_served_while_one_waits_for_its_rate_limit_store() throws Exception {
         limits.hold("waits");
         CompletableFuture<HttpResponse<String>> waiting = client.http().sendAsync(
-                chat("sk-waits", "{\"model\":\"gpt-4o\"}"), HttpResponse.BodyHandlers.ofString());
+                client.chatRequest("sk-waits", "{\"model\":\"gpt-4o\"}"), HttpResponse.BodyHandlers.ofString());
         Await.until(10, "the throttle step waiting for the store", () -> limits.holding() ? true : null);
 
         for (int i = 0; i < 5; i++) { // the proxy's only event loop serves these meanwhile
-            HttpResponse<String> other = client.send(chat("sk-free", "{\"model\":\"gpt-4o\",\"n\":" + i + "}"));
+            HttpResponse<String> other = client.send(client.chatRequest("sk-free", "{\"model\":\"gpt-4o\",\"n\":" + i + "}"));
             assertEquals(200, other.statusCode(), other.body());
         }
         assertFalse(waiting.isDone(), "the waiting request must still be waiting for its store");
@@ -89,7 +85,7 @@ class AsyncStoresTest {
         // the slot it held is given back when its answer ends: the key can use both slots again
         Await.until(10, "the waiting request's slot back",
                 () -> limits.inFlight("waits").toCompletableFuture().join() == 0 ? true : null);
-        assertEquals(200, client.send(chat("sk-waits", "{\"model\":\"gpt-4o\"}")).statusCode());
+        assertEquals(200, client.send(client.chatRequest("sk-waits", "{\"model\":\"gpt-4o\"}")).statusCode());
     }
 
     @Test
@@ -106,15 +102,15 @@ class AsyncStoresTest {
         assertEquals(miss.body(), hit.body());
 
         String body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
-        HttpResponse<String> first = client.send(chat("sk-free", body, "Idempotency-Key", "late-1"));
+        HttpResponse<String> first = client.send(client.chatRequest("sk-free", body, "Idempotency-Key", "late-1"));
         assertEquals(200, first.statusCode(), first.body());
         HttpResponse<String> replay = Await.until(10, "the first answer kept", () -> {
-            HttpResponse<String> r = client.send(chat("sk-free", body, "Idempotency-Key", "late-1"));
+            HttpResponse<String> r = client.send(client.chatRequest("sk-free", body, "Idempotency-Key", "late-1"));
             return r.statusCode() == 200 ? r : null; // 409 while the late store has not kept the answer yet
         });
         assertEquals("true", replay.headers().firstValue("Idempotent-Replayed").orElse(""));
         assertEquals(first.body(), replay.body());
-        assertOpenAiError(client.send(chat("sk-free", "{\"model\":\"gpt-4o\",\"n\":2}", "Idempotency-Key", "late-1")),
+        assertOpenAiError(client.send(client.chatRequest("sk-free", "{\"model\":\"gpt-4o\",\"n\":2}", "Idempotency-Key", "late-1")),
                 422, "idempotency_key_reused");
         assertEquals(1, upstream.countRequestsMatching(postRequestedFor(urlEqualTo("/v1/chat/completions"))
                 .build()).getCount(), "the repeat and the reused key never reached the upstream");
