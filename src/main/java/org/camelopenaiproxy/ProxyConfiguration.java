@@ -71,7 +71,11 @@ import org.camelopenaiproxy.policy.AccessPolicy;
 import org.camelopenaiproxy.policy.RequestInspector;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
 import org.camelopenaiproxy.stream.ResponseRelay;
+import com.github.benmanes.caffeine.cache.Ticker;
 import org.camelopenaiproxy.cache.CaffeineIdempotentRepository;
+import org.camelopenaiproxy.cache.IdempotencyKeys;
+import org.camelopenaiproxy.cache.ResponseStore;
+import org.camelopenaiproxy.limits.RateLimitStore;
 import org.camelopenaiproxy.cache.CaffeineResponseStore;
 import org.camelopenaiproxy.cache.IdempotencyGuard;
 import org.camelopenaiproxy.cache.IdempotencyKey;
@@ -108,6 +112,17 @@ import org.slf4j.LoggerFactory;
 public class ProxyConfiguration implements CamelConfiguration {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyConfiguration.class);
+
+    /**
+     * Names of the stores (and the clock they read): a bean bound under one of these names before
+     * this configuration runs (another configuration class, e.g. a shared store) replaces the
+     * embedded one.
+     */
+    public static final String RATE_LIMIT_STORE = "rateLimitStore";
+    public static final String RESPONSE_CACHE_STORE = "responseCacheStore";
+    public static final String IDEMPOTENCY_STORE = "idempotencyStore";
+    public static final String IDEMPOTENCY_KEYS = "idempotencyRepository";
+    public static final String TICKER = "proxyTicker";
 
     @PropertyInject("proxy.port")
     int port;
@@ -379,25 +394,27 @@ public class ProxyConfiguration implements CamelConfiguration {
         RequestInspector requestInspector = new RequestInspector(keyStore::aliases);
         registry.bind("requestInspector", requestInspector);
         registry.bind("modelPolicy", (Processor) AccessPolicy::checkModel);
-        CaffeineResponseStore<StoredResponse> cacheStore = new CaffeineResponseStore<>(cacheMaxBytes, cacheMaxEntries,
-                Duration.ofMillis(cacheTtl), StoredResponse::weight);
-        registry.bind("responseCacheStore", cacheStore);
+        Ticker ticker = existing(registry, TICKER, Ticker.class, Ticker::systemTicker);
+        ResponseStore<StoredResponse> cacheStore = existing(registry, RESPONSE_CACHE_STORE, ResponseStore.class,
+                () -> new CaffeineResponseStore<>(cacheMaxBytes, cacheMaxEntries, Duration.ofMillis(cacheTtl),
+                        StoredResponse::weight, ticker));
         registry.bind("responseCache", new ResponseCache(cacheStore, cacheEnabled,
                 Arrays.stream(cacheEndpoints.split(",")).map(String::trim).filter(x -> !x.isEmpty()).collect(Collectors.toSet()),
                 "shared".equalsIgnoreCase(cacheScope.trim()), cacheMaxEntryBytes));
-        CaffeineIdempotentRepository idempotencyRepository = new CaffeineIdempotentRepository(idempotencyMaxEntries,
-                Duration.ofMillis(idempotencyTtl));
-        registry.bind("idempotencyRepository", idempotencyRepository);
+        IdempotencyKeys idempotencyKeys = existing(registry, IDEMPOTENCY_KEYS, IdempotencyKeys.class,
+                () -> new CaffeineIdempotentRepository(idempotencyMaxEntries, Duration.ofMillis(idempotencyTtl), ticker));
+        ResponseStore<IdempotencyGuard.Entry> idempotencyStore = existing(registry, IDEMPOTENCY_STORE,
+                ResponseStore.class, () -> new CaffeineResponseStore<IdempotencyGuard.Entry>(idempotencyMaxBytes,
+                        idempotencyMaxEntries, Duration.ofMillis(idempotencyTtl),
+                        e -> e.answer() == null ? 128 : e.answer().weight(), ticker));
         registry.bind("idempotencyKey", new IdempotencyKey());
-        registry.bind("idempotencyGuard", new IdempotencyGuard(new CaffeineResponseStore<IdempotencyGuard.Entry>(
-                idempotencyMaxBytes, idempotencyMaxEntries, Duration.ofMillis(idempotencyTtl),
-                e -> e.answer() == null ? 128 : e.answer().weight()), idempotencyRepository, cacheMaxEntryBytes,
+        registry.bind("idempotencyGuard", new IdempotencyGuard(idempotencyStore, idempotencyKeys, cacheMaxEntryBytes,
                 vertx, "wait".equalsIgnoreCase(idempotencyInFlight.trim()) ? idempotencyWaitMillis : 0));
         Limits defaults = new Limits(defaultMaxConcurrent > 0 ? defaultMaxConcurrent : null,
                 defaultRequestsPerMinute > 0 ? defaultRequestsPerMinute : null,
                 defaultTokensPerMinute > 0 ? defaultTokensPerMinute : null);
-        registry.bind("throttle", new KeyRateLimiter(new LocalRateLimitStore(), defaults, maxInFlight,
-                defaultCompletionTokens));
+        registry.bind("throttle", new KeyRateLimiter(existing(registry, RATE_LIMIT_STORE, RateLimitStore.class,
+                LocalRateLimitStore::new), defaults, maxInFlight, defaultCompletionTokens));
         RetryPolicy retryPolicy = new RetryPolicy(retryMaxAttempts, retryMaxDelay, retryMaxTotal,
                 Arrays.stream(retryOnStatus.split(",")).map(String::trim).filter(x -> !x.isEmpty())
                         .map(Integer::valueOf).collect(Collectors.toSet()));
@@ -462,5 +479,21 @@ public class ProxyConfiguration implements CamelConfiguration {
         });
         LOG.info("Upstreams: {}; egress proxy: {}; Vert.x native transport: {}", upstreams.get(),
                 upstreamClients.describeDefaultEgress(), vertx.isNativeTransportEnabled());
+    }
+
+    /**
+     * The bean {@code name} if one is bound already (a shared store, or a test's clock), else the
+     * embedded one {@code made}, bound under that name.
+     */
+    @SuppressWarnings("unchecked")
+    private static <T> T existing(Registry registry, String name, Class<? super T> type, java.util.function.Supplier<T> made) {
+        Object bound = registry.lookupByNameAndType(name, type);
+        if (bound != null) {
+            LOG.info("Using the bound {} '{}'", type.getSimpleName(), name);
+            return (T) bound;
+        }
+        T value = made.get();
+        registry.bind(name, value);
+        return value;
     }
 }

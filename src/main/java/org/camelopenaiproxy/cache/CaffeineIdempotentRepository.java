@@ -1,47 +1,43 @@
 package org.camelopenaiproxy.cache;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import org.apache.camel.spi.IdempotentRepository;
-import org.apache.camel.support.service.ServiceSupport;
+import com.github.benmanes.caffeine.cache.Ticker;
 
 /**
- * The repository behind the {@code idempotentConsumer} EIP for Idempotency-Key: keys are kept for
- * {@code proxy.idempotency.ttl-ms} (24 h by default). Camel's own {@code IdempotentRepository}
- * interface is the seam for a shared store (camel-redis has one).
+ * The embedded {@link IdempotencyKeys}: keys are kept for {@code proxy.idempotency.ttl-ms} (24 h
+ * by default), in Caffeine; its answers are complete at once.
  */
-public class CaffeineIdempotentRepository extends ServiceSupport implements IdempotentRepository {
+public class CaffeineIdempotentRepository implements IdempotencyKeys {
 
     private final Cache<String, Boolean> keys;
 
     public CaffeineIdempotentRepository(long maxEntries, Duration ttl) {
-        this.keys = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).executor(Runnable::run).build();
+        this(maxEntries, ttl, Ticker.systemTicker());
+    }
+
+    public CaffeineIdempotentRepository(long maxEntries, Duration ttl, Ticker ticker) {
+        this.keys = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).executor(Runnable::run)
+                .ticker(ticker).build();
     }
 
     @Override
-    public boolean add(String key) {
-        return keys.asMap().putIfAbsent(key, Boolean.TRUE) == null;
+    public CompletionStage<Boolean> claim(String key) {
+        return CompletableFuture.completedFuture(keys.asMap().putIfAbsent(key, Boolean.TRUE) == null);
     }
 
     @Override
+    public CompletionStage<Void> forget(String key) {
+        keys.invalidate(key);
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** For tests: whether {@code key} is taken now. */
     public boolean contains(String key) {
         return keys.getIfPresent(key) != null;
-    }
-
-    @Override
-    public boolean remove(String key) {
-        return keys.asMap().remove(key) != null;
-    }
-
-    @Override
-    public boolean confirm(String key) {
-        return true;
-    }
-
-    @Override
-    public void clear() {
-        keys.invalidateAll();
     }
 }

@@ -2,44 +2,51 @@ package org.camelopenaiproxy.cache;
 
 import java.security.MessageDigest;
 import java.util.HexFormat;
-
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
-import org.apache.camel.spi.IdempotentRepository;
-import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
+import org.camelopenaiproxy.pipeline.AsyncStep;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Step {@code idempotencyGuard}, inside the {@code idempotentConsumer} EIP keyed by the caller's key
- * name and its {@code Idempotency-Key}. The first request with a key goes on, and its answer is kept
- * once it completed (any status below 500); it is forgotten if it fails, so a retry can go through.
- * A repeat with the same body gets the kept answer again ({@code Idempotent-Replayed: true},
- * streams as streams) without reaching the upstream; while the first is still running it gets 409
- * with {@code Retry-After} ({@code proxy.idempotency.in-flight=reject}), or waits for the first's
- * answer, without holding a thread, up to {@code proxy.idempotency.wait-ms}
- * ({@code proxy.idempotency.in-flight=wait}); with another body, 422.
+ * Step {@code idempotencyGuard}, for a request whose {@code Idempotency-Key} step
+ * {@code idempotencyKey} turned into a key scoped by the caller's key name (other requests pass
+ * untouched). The first request with a key claims it ({@link IdempotencyKeys}) and goes on, and its
+ * answer is kept once it completed (any status below 500); it is forgotten if it fails, so a retry
+ * can go through. A repeat with the same body gets the kept answer again
+ * ({@code Idempotent-Replayed: true}, streams as streams) without reaching the upstream; while the
+ * first is still running it gets 409 with {@code Retry-After}
+ * ({@code proxy.idempotency.in-flight=reject}), or waits for the first's answer, without holding a
+ * thread, up to {@code proxy.idempotency.wait-ms} ({@code proxy.idempotency.in-flight=wait}); with
+ * another body, 422. Both stores are asynchronous: the step waits for them on the request's context.
  */
-public class IdempotencyGuard extends AsyncProcessorSupport {
+public class IdempotencyGuard extends AsyncStep {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IdempotencyGuard.class);
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     /** What is kept per key: the body's hash, and the answer once there is one. */
     public record Entry(String bodyHash, StoredResponse answer) {
     }
 
-    /** Exchange property the route's idempotentConsumer expression reads. */
+    /** Exchange property step {@code idempotencyKey} sets: the caller-scoped Idempotency-Key. */
     public static final String KEY = "proxy.idempotency.key";
     /** Exchange property set on a replay (answered with {@code Idempotent-Replayed: true}). */
     public static final String REPLAYED = "proxy.idempotency.replayed";
 
     private final ResponseStore<Entry> store;
-    private final IdempotentRepository repository;
+    private final IdempotencyKeys keys;
     private final long maxEntryBytes;
     private final Vertx vertx;
     private final long waitMillis;
@@ -47,88 +54,92 @@ public class IdempotencyGuard extends AsyncProcessorSupport {
     private final ConcurrentHashMap<String, List<Runnable>> waiting = new ConcurrentHashMap<>();
 
     /** @param waitMillis 0: answer 409 at once; more: wait that long for the first request's answer */
-    public IdempotencyGuard(ResponseStore<Entry> store, IdempotentRepository repository, long maxEntryBytes,
+    public IdempotencyGuard(ResponseStore<Entry> store, IdempotencyKeys keys, long maxEntryBytes,
             Vertx vertx, long waitMillis) {
         this.store = store;
-        this.repository = repository;
+        this.keys = keys;
         this.maxEntryBytes = maxEntryBytes;
         this.vertx = vertx;
         this.waitMillis = waitMillis;
     }
 
     @Override
-    public boolean process(Exchange exchange, AsyncCallback callback) {
-        try {
-            if (check(exchange, callback)) {
-                callback.done(true);
-                return true;
-            }
-            return false;
-        } catch (Exception e) {
-            exchange.setException(e);
-            callback.done(true);
-            return true;
+    protected CompletionStage<?> run(Exchange exchange) throws Exception {
+        String key = exchange.getProperty(KEY, String.class);
+        if (key == null) {
+            return DONE;
         }
+        ProxyRequest request = ProxyRequest.of(exchange);
+        String hash = bodyHash(request, exchange.getMessage().getBody());
+        Context context = request.context();
+        return onContext(context, keys.claim(key)).thenCompose(first -> first
+                ? first(request, key, hash)
+                : repeat(exchange, request, key, hash));
     }
 
-    /** @return true when done now; false when the exchange waits for the first request's answer */
-    private boolean check(Exchange exchange, AsyncCallback callback) throws Exception {
-        ProxyRequest request = ProxyRequest.of(exchange);
-        String key = exchange.getProperty(KEY, String.class);
-        String hash = bodyHash(request, exchange.getMessage().getBody());
-        boolean duplicate = exchange.getProperty(Exchange.DUPLICATE_MESSAGE, false, Boolean.class);
-        if (!duplicate) {
-            store.put(key, new Entry(hash, null));
-            boolean[] kept = {false};
+    /** The first request with {@code key}: keep its answer when it completes, or forget the key. */
+    private CompletionStage<Void> first(ProxyRequest request, String key, String hash) {
+        return onContext(request.context(), store.put(key, new Entry(hash, null))).thenRun(() -> {
+            @SuppressWarnings("unchecked")
+            CompletionStage<Void>[] keeping = new CompletionStage[1];
             request.recorder(maxEntryBytes).onComplete(answer -> {
                 if (answer.status() < 500) {
-                    store.put(key, new Entry(hash, answer));
-                    kept[0] = true;
+                    keeping[0] = store.put(key, new Entry(hash, answer));
                 }
             });
             request.onFinish(outcome -> {
-                if (!kept[0]) {
-                    store.remove(key);
-                    repository.remove(key);
-                }
-                wakeUp(key);
+                CompletionStage<Void> settled = keeping[0] != null ? keeping[0]
+                        : store.remove(key).thenCompose(v -> keys.forget(key));
+                settled.whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.warn("Could not settle an Idempotency-Key: {}", cause(e).toString());
+                    }
+                    wakeUp(key);
+                });
             });
-            return true;
-        }
-        Entry entry = store.get(key);
-        if (entry != null && !entry.bodyHash().equals(hash)) {
-            throw new ProxyException(422, "invalid_request_error", "idempotency_key_reused", null,
-                    "This Idempotency-Key was used with a different request body.");
-        }
-        if (entry != null && entry.answer() != null) {
-            replay(exchange, entry.answer());
-            return true;
-        }
-        if (waitMillis <= 0 || entry == null) {
-            throw inUse();
-        }
-        waitForFirst(exchange, request, key, callback);
-        return false;
+        });
     }
 
-    private void waitForFirst(Exchange exchange, ProxyRequest request, String key, AsyncCallback callback) {
+    private CompletionStage<Void> repeat(Exchange exchange, ProxyRequest request, String key, String hash) {
+        return onContext(request.context(), store.get(key)).thenCompose(entry -> {
+            if (entry != null && !entry.bodyHash().equals(hash)) {
+                throw new ProxyException(422, "invalid_request_error", "idempotency_key_reused", null,
+                        "This Idempotency-Key was used with a different request body.");
+            }
+            if (entry != null && entry.answer() != null) {
+                replay(exchange, entry.answer());
+                return DONE;
+            }
+            if (waitMillis <= 0 || entry == null) {
+                throw inUse();
+            }
+            return waitForFirst(exchange, request, key);
+        });
+    }
+
+    private CompletionStage<Void> waitForFirst(Exchange exchange, ProxyRequest request, String key) {
+        Context context = request.context();
+        CompletableFuture<Void> resumed = new CompletableFuture<>();
         boolean[] done = {false};
         Runnable resume = () -> {
             if (done[0]) {
                 return;
             }
             done[0] = true;
-            Entry now = store.get(key);
-            if (now != null && now.answer() != null) {
-                replay(exchange, now.answer());
-            } else {
-                exchange.setException(inUse()); // the first failed or takes too long: the client retries
-            }
-            callback.done(false);
+            onContext(context, store.get(key)).whenComplete((now, e) -> {
+                if (e != null) {
+                    resumed.completeExceptionally(e);
+                } else if (now != null && now.answer() != null) {
+                    replay(exchange, now.answer());
+                    resumed.complete(null);
+                } else {
+                    resumed.completeExceptionally(inUse()); // the first failed or takes too long: the client retries
+                }
+            });
         };
         Runnable onContext = () -> {
-            if (request.context() != null) {
-                request.context().runOnContext(v -> resume.run());
+            if (context != null) {
+                context.runOnContext(v -> resume.run());
             } else {
                 resume.run();
             }
@@ -136,10 +147,12 @@ public class IdempotencyGuard extends AsyncProcessorSupport {
         waiting.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(onContext);
         long timer = vertx.setTimer(waitMillis, id -> onContext.run());
         request.onFinish(outcome -> vertx.cancelTimer(timer));
-        Entry again = store.get(key); // the first may have finished while this one registered
-        if (again == null || again.answer() != null) {
-            wakeUp(key);
-        }
+        store.get(key).thenAccept(again -> { // the first may have finished while this one registered
+            if (again == null || again.answer() != null) {
+                wakeUp(key);
+            }
+        });
+        return resumed;
     }
 
     private void wakeUp(String key) {

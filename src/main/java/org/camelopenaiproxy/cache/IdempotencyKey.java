@@ -7,8 +7,8 @@ import org.camelopenaiproxy.http.ProxyRequest;
 
 /**
  * Step {@code idempotencyKey}: turns the client's {@code Idempotency-Key} header into the key the
- * idempotentConsumer EIP uses, scoped by the caller's key name so that two callers never share one.
- * Without the header nothing is set and the EIP is skipped.
+ * step {@code idempotencyGuard} claims, scoped by the caller's key name so that two callers never share one.
+ * Without the header nothing is set and the guard lets the request pass.
  */
 public class IdempotencyKey implements Processor {
 

@@ -5,16 +5,20 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.apache.camel.Processor;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.pipeline.AsyncStep;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Pipeline step {@code responseCache}: the exact-match response cache. A request is cacheable when
@@ -24,9 +28,13 @@ import org.camelopenaiproxy.http.ProxyRequest;
  * and the canonical JSON of the whole body (key order and white space do not matter, every
  * parameter does). A hit answers here, without the upstream and without counting against the
  * key's limits; a miss records the answer and stores it if it is a complete 2xx.
- * {@code Cache-Control: no-cache} skips the lookup, {@code no-store} the storing.
+ * {@code Cache-Control: no-cache} skips the lookup, {@code no-store} the storing. The lookup waits
+ * for the {@link ResponseStore} without holding the event loop; storing does not hold the answer.
  */
-public class ResponseCache implements Processor {
+public class ResponseCache extends AsyncStep {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ResponseCache.class);
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     public static final String HIT = "HIT";
     public static final String MISS = "MISS";
@@ -51,24 +59,27 @@ public class ResponseCache implements Processor {
     }
 
     @Override
-    public void process(Exchange exchange) throws Exception {
+    protected CompletionStage<?> run(Exchange exchange) throws Exception {
         ProxyRequest request = ProxyRequest.of(exchange);
         Message message = exchange.getMessage();
         if (!cacheable(request, message)) {
-            return; // x-proxy-cache: BYPASS
+            return DONE; // x-proxy-cache: BYPASS
         }
         String control = message.getHeader(ProxyHeaders.CACHE_CONTROL, "", String.class).toLowerCase(Locale.ROOT);
         boolean lookup = !control.contains("no-cache");
         boolean keep = !control.contains("no-store");
         if (!lookup && !keep) {
-            return;
+            return DONE;
         }
         String key = key(request, (Buffer) message.getBody());
         if (key == null) {
-            return; // not JSON after all
+            return DONE; // not JSON after all
         }
-        if (lookup) {
-            StoredResponse hit = store.get(key);
+        if (!lookup) {
+            keep(request, key);
+            return DONE;
+        }
+        return onContext(request.context(), store.get(key)).thenAccept(hit -> {
             if (hit != null) {
                 request.cacheStatus(HIT);
                 message.setBody(hit);
@@ -76,14 +87,23 @@ public class ResponseCache implements Processor {
                 return;
             }
             request.cacheStatus(MISS);
-        }
-        if (keep) {
-            request.recorder(maxEntryBytes).onComplete(answer -> {
-                if (answer.status() >= 200 && answer.status() < 300) {
-                    store.put(key, answer);
-                }
-            });
-        }
+            if (keep) {
+                keep(request, key);
+            }
+        });
+    }
+
+    /** Stores the answer once it completed as a 2xx; the answer never waits for the store. */
+    private void keep(ProxyRequest request, String key) {
+        request.recorder(maxEntryBytes).onComplete(answer -> {
+            if (answer.status() >= 200 && answer.status() < 300) {
+                store.put(key, answer).whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.warn("Could not store an answer in the response cache: {}", cause(e).toString());
+                    }
+                });
+            }
+        });
     }
 
     private boolean cacheable(ProxyRequest request, Message message) {

@@ -1,15 +1,19 @@
 package org.camelopenaiproxy.cache;
 
+import java.util.concurrent.CompletionStage;
+
 /**
  * Where stored answers live (the response cache, and the answers of Idempotency-Key requests).
- * The embedded store is {@link CaffeineResponseStore}; a shared one (Redis) can replace it for
- * several proxy instances without touching the routes.
+ * Every call answers with a {@link CompletionStage}, so that a shared store (Redis) can replace
+ * the embedded {@link CaffeineResponseStore} for several proxy instances without blocking an event
+ * loop and without touching the routes; the steps wait for it on the request's context.
  */
 public interface ResponseStore<V> {
 
-    V get(String key);
+    /** The value kept for {@code key}, or {@code null}. */
+    CompletionStage<V> get(String key);
 
-    void put(String key, V value);
+    CompletionStage<Void> put(String key, V value);
 
-    void remove(String key);
+    CompletionStage<Void> remove(String key);
 }

@@ -12,6 +12,7 @@ import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.limits.RateLimitException;
 import org.camelopenaiproxy.usage.Outcome;
 import org.camelopenaiproxy.stream.ResponseRelay;
+import org.camelopenaiproxy.stream.SseReader;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 
 /**
@@ -93,15 +94,26 @@ public class ResponseWriter {
         if (stored.eventStream()) {
             response.setChunked(true);
             proxyHeaders(request, response);
-            byte[] events = stored.body();
-            int start = 0;
-            for (int i = 1; i < events.length; i++) {
-                if (events[i] == '\n' && events[i - 1] == '\n') {
-                    response.write(Buffer.buffer().appendBytes(events, start, i + 1 - start));
-                    start = i + 1;
+            Buffer[] event = {Buffer.buffer()};
+            SseReader.Sink eventByEvent = new SseReader.Sink() {
+                @Override
+                public void line(Buffer data, int start, int end) {
+                    event[0].appendBuffer(data, start, end - start);
+                    if (SseReader.isBlank(data, start, end)) { // an event ends: it goes out as one write
+                        response.write(event[0]);
+                        event[0] = Buffer.buffer();
+                    }
                 }
-            }
-            end(request, response, stored.status(), Buffer.buffer().appendBytes(events, start, events.length - start));
+
+                @Override
+                public void raw(Buffer data, int start, int end) {
+                    event[0].appendBuffer(data, start, end - start);
+                }
+            };
+            SseReader events = new SseReader();
+            events.read(Buffer.buffer(stored.body()), eventByEvent);
+            events.end(eventByEvent);
+            end(request, response, stored.status(), event[0]);
         } else {
             end(request, response, stored.status(), Buffer.buffer(stored.body()));
         }

@@ -1,18 +1,24 @@
 package org.camelopenaiproxy.limits;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.github.bucket4j.Bucket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
 import io.github.bucket4j.TokensInheritanceStrategy;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
+import io.vertx.core.Context;
 import org.apache.camel.Exchange;
-import org.apache.camel.Processor;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.pipeline.AsyncStep;
 import org.camelopenaiproxy.policy.RequestFacts;
 import org.camelopenaiproxy.usage.Outcome;
 
@@ -29,8 +35,12 @@ import org.camelopenaiproxy.usage.Outcome;
  * </ul>
  * Keys with no limits get {@code proxy.limits.default.*}. Bucket state is keyed by the key's name
  * and survives edits of {@code keys.yaml}; changed limits are applied to the existing buckets (what was used stays used).
+ * Every store call is asynchronous ({@link RateLimitStore}): the step waits for the store's
+ * answers without holding the event loop, and decides on the request's context.
  */
-public class KeyRateLimiter implements Processor {
+public class KeyRateLimiter extends AsyncStep {
+
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final RateLimitStore store;
     private final Limits defaults;
@@ -46,87 +56,141 @@ public class KeyRateLimiter implements Processor {
         this.defaultCompletionTokens = defaultCompletionTokens;
     }
 
-    /** A key's buckets and the limits they were built for. */
-    private record KeyBuckets(Limits limits, Bucket requests, Bucket tokens) {
+    /** A key's buckets, the limits they were built for, and when a changed configuration is in place. */
+    private record KeyBuckets(Limits limits, AsyncBucketProxy requests, AsyncBucketProxy tokens,
+            CompletionStage<Void> ready) {
     }
 
     @Override
-    public void process(Exchange exchange) {
+    protected CompletionStage<?> run(Exchange exchange) {
         ProxyRequest request = ProxyRequest.of(exchange);
         ClientKey key = request.client();
         if (key == null) {
-            return;
+            return DONE;
         }
-        Limits limits = key.limits().orElse(defaults);
-        String name = key.name();
-        KeyBuckets kb = bucketsFor(name, limits);
-
         if (maxInFlight > 0 && inFlight.incrementAndGet() > maxInFlight) {
             inFlight.decrementAndGet();
             throw new RateLimitException(503, "server_error", "proxy_at_capacity",
                     "The proxy is at its limit of " + maxInFlight + " requests in flight; retry shortly.", 1000);
         }
-        boolean slot = false;
-        try {
-            if (limits.maxConcurrent() != null) {
-                if (!store.tryAcquire(name, limits.maxConcurrent())) {
+        Admission admission = new Admission(request, key.limits().orElse(defaults), key.name(), context(exchange));
+        return admission.run().whenComplete((v, refused) -> {
+            if (refused != null) {
+                admission.refused();
+            }
+        });
+    }
+
+    /** One request's way through the limits, each store answer awaited on the request's context. */
+    private final class Admission {
+
+        private final ProxyRequest request;
+        private final Limits limits;
+        private final String name;
+        private final Context context;
+        private final KeyBuckets kb;
+        private boolean slot;
+        private ConsumptionProbe requests;
+
+        Admission(ProxyRequest request, Limits limits, String name, Context context) {
+            this.request = request;
+            this.limits = limits;
+            this.name = name;
+            this.context = context;
+            this.kb = bucketsFor(name, limits);
+        }
+
+        CompletionStage<Void> run() {
+            return await(kb.ready).thenCompose(v -> concurrency()).thenCompose(v -> requestsPerMinute())
+                    .thenCompose(v -> tokensPerMinute());
+        }
+
+        private <T> CompletionStage<T> await(CompletionStage<T> stage) {
+            return AsyncStep.onContext(context, stage);
+        }
+
+        private CompletionStage<Void> concurrency() {
+            if (limits.maxConcurrent() == null) {
+                return DONE;
+            }
+            return await(store.tryAcquire(name, limits.maxConcurrent())).thenAccept(taken -> {
+                if (!taken) {
                     throw new RateLimitException(429, "concurrency", "rate_limit_exceeded",
                             "Too many concurrent requests for key '" + name + "': limit " + limits.maxConcurrent()
                             + ". Retry when one of them has finished.", 1000);
                 }
                 slot = true;
+            });
+        }
+
+        private CompletionStage<Void> requestsPerMinute() {
+            if (kb.requests == null) {
+                return DONE;
             }
-            ConsumptionProbe requests = null;
-            if (kb.requests != null) {
-                requests = kb.requests.tryConsumeAndReturnRemaining(1);
-                if (!requests.isConsumed()) {
-                    long waitMs = requests.getNanosToWaitForRefill() / 1_000_000;
-                    request.rateLimits(status(limits, requests, kb.tokens, null));
+            return await(kb.requests.tryConsumeAndReturnRemaining(1)).thenCompose(probe -> {
+                requests = probe;
+                if (probe.isConsumed()) {
+                    return DONE;
+                }
+                long waitMs = probe.getNanosToWaitForRefill() / 1_000_000;
+                return status(null).thenAccept(status -> {
+                    request.rateLimits(status);
                     throw new RateLimitException(429, "requests", "rate_limit_exceeded",
                             "Rate limit reached for key '" + name + "' on requests per minute: limit "
-                            + limits.requestsPerMinute() + ". Please try again in " + RateLimitStatus.duration(waitMs * 1_000_000)
-                            + ".", waitMs);
-                }
+                            + limits.requestsPerMinute() + ". Please try again in "
+                            + RateLimitStatus.duration(waitMs * 1_000_000) + ".", waitMs);
+                });
+            });
+        }
+
+        private CompletionStage<Void> tokensPerMinute() {
+            long reserved = kb.tokens == null ? 0 : reservation(request.facts(), request.path());
+            if (kb.tokens != null && reserved > limits.tokensPerMinute()) {
+                refund(kb.requests, 1);
+                throw new RateLimitException(429, "tokens", "rate_limit_exceeded",
+                        "Request too large for key '" + name + "': it needs about " + reserved
+                        + " tokens, the limit is " + limits.tokensPerMinute() + " tokens per minute.", 60_000);
             }
-            long reserved = 0;
-            ConsumptionProbe tokens = null;
-            if (kb.tokens != null) {
-                reserved = reservation(request.facts(), request.path());
-                if (reserved > limits.tokensPerMinute()) {
-                    refund(kb.requests, 1);
-                    throw new RateLimitException(429, "tokens", "rate_limit_exceeded",
-                            "Request too large for key '" + name + "': it needs about " + reserved
-                            + " tokens, the limit is " + limits.tokensPerMinute() + " tokens per minute.", 60_000);
-                }
-                tokens = kb.tokens.tryConsumeAndReturnRemaining(reserved);
-                if (!tokens.isConsumed()) {
+            CompletionStage<ConsumptionProbe> consumed = kb.tokens == null ? CompletableFuture.completedFuture(null)
+                    : await(kb.tokens.tryConsumeAndReturnRemaining(reserved));
+            return consumed.thenCompose(tokens -> status(tokens).thenAccept(status -> {
+                request.rateLimits(status);
+                if (tokens != null && !tokens.isConsumed()) {
                     refund(kb.requests, 1);
                     long waitMs = tokens.getNanosToWaitForRefill() / 1_000_000;
-                    request.rateLimits(status(limits, requests, kb.tokens, tokens));
                     throw new RateLimitException(429, "tokens", "rate_limit_exceeded",
                             "Rate limit reached for key '" + name + "' on tokens per minute: limit "
                             + limits.tokensPerMinute() + ", requested " + reserved + ". Please try again in "
                             + RateLimitStatus.duration(waitMs * 1_000_000) + ".", waitMs);
                 }
-            }
-            request.rateLimits(status(limits, requests, kb.tokens, tokens));
-            boolean heldSlot = slot;
-            long heldTokens = reserved;
-            request.onFinish(outcome -> done(name, heldSlot, kb.tokens, heldTokens, outcome, request.facts()));
-            slot = false; // now owned by the finish listener
-        } catch (RuntimeException refused) {
+                boolean heldSlot = slot;
+                request.onFinish(outcome -> done(name, heldSlot, kb.tokens, reserved, outcome, request.facts()));
+                slot = false; // now owned by the finish listener
+            }));
+        }
+
+        /** The key's budget as the headers report it; reads the token bucket when it was not consumed from. */
+        private CompletionStage<RateLimitStatus> status(ConsumptionProbe tokens) {
+            CompletionStage<Long> available = tokens != null || kb.tokens == null ? CompletableFuture.completedFuture(-1L)
+                    : await(kb.tokens.getAvailableTokens());
+            return available.thenApply(remaining -> KeyRateLimiter.status(limits, requests,
+                    tokens != null ? tokens.getRemainingTokens() : remaining, tokens));
+        }
+
+        /** Refused: give back what was taken. */
+        void refused() {
             if (slot) {
                 store.release(name);
             }
             if (maxInFlight > 0) {
                 inFlight.decrementAndGet();
             }
-            throw refused;
         }
     }
 
     /** The answer ended: free the slot, and settle the token reservation against real usage. */
-    private void done(String name, boolean slot, Bucket tokens, long reserved, Outcome outcome, RequestFacts facts) {
+    private void done(String name, boolean slot, AsyncBucketProxy tokens, long reserved, Outcome outcome,
+            RequestFacts facts) {
         if (slot) {
             store.release(name);
         }
@@ -158,7 +222,7 @@ public class KeyRateLimiter implements Processor {
         return Math.max(1, facts.promptTokenEstimate() + output);
     }
 
-    private static void refund(Bucket bucket, long n) {
+    private static void refund(AsyncBucketProxy bucket, long n) {
         if (bucket != null) {
             bucket.addTokens(n);
         }
@@ -173,22 +237,26 @@ public class KeyRateLimiter implements Processor {
             if (old != null && old.limits.equals(limits)) {
                 return old;
             }
-            Bucket requests = bucket(name + "#requests", limits.requestsPerMinute(),
-                    old == null ? null : old.requests, old == null ? null : old.limits.requestsPerMinute());
-            Bucket tokens = bucket(name + "#tokens", limits.tokensPerMinute(),
-                    old == null ? null : old.tokens, old == null ? null : old.limits.tokensPerMinute());
-            return new KeyBuckets(limits, requests, tokens);
+            List<CompletableFuture<Void>> replaced = new ArrayList<>(2);
+            AsyncBucketProxy requests = bucket(name + "#requests", limits.requestsPerMinute(),
+                    old == null ? null : old.limits.requestsPerMinute(), replaced);
+            AsyncBucketProxy tokens = bucket(name + "#tokens", limits.tokensPerMinute(),
+                    old == null ? null : old.limits.tokensPerMinute(), replaced);
+            return new KeyBuckets(limits, requests, tokens,
+                    CompletableFuture.allOf(replaced.toArray(CompletableFuture[]::new)));
         });
     }
 
-    private Bucket bucket(String id, Long perMinute, Bucket existing, Long existingPerMinute) {
+    /** The bucket {@code id}; when it existed with another limit, its new configuration's replacement joins {@code replaced}. */
+    private AsyncBucketProxy bucket(String id, Long perMinute, Long existingPerMinute,
+            List<CompletableFuture<Void>> replaced) {
         if (perMinute == null) {
             return null;
         }
         BucketConfiguration config = perMinute(perMinute);
-        Bucket bucket = store.bucket(id, config);
-        if (existing != null && !Objects.equals(perMinute, existingPerMinute)) {
-            bucket.replaceConfiguration(config, TokensInheritanceStrategy.ADDITIVE);
+        AsyncBucketProxy bucket = store.bucket(id, config);
+        if (existingPerMinute != null && !Objects.equals(perMinute, existingPerMinute)) {
+            replaced.add(bucket.replaceConfiguration(config, TokensInheritanceStrategy.ADDITIVE));
         }
         return bucket;
     }
@@ -199,7 +267,7 @@ public class KeyRateLimiter implements Processor {
                 .build();
     }
 
-    private static RateLimitStatus status(Limits limits, ConsumptionProbe requests, Bucket tokenBucket,
+    private static RateLimitStatus status(Limits limits, ConsumptionProbe requests, long remainingTokens,
             ConsumptionProbe tokens) {
         long limitRequests = limits.requestsPerMinute() == null ? -1 : limits.requestsPerMinute();
         long limitTokens = limits.tokensPerMinute() == null ? -1 : limits.tokensPerMinute();
@@ -208,12 +276,12 @@ public class KeyRateLimiter implements Processor {
                 requests == null ? -1 : requests.getRemainingTokens(),
                 requests == null ? 0 : requests.getNanosToWaitForReset(),
                 limitTokens,
-                tokens != null ? tokens.getRemainingTokens() : tokenBucket == null ? -1 : tokenBucket.getAvailableTokens(),
+                remainingTokens,
                 tokens == null ? 0 : tokens.getNanosToWaitForReset());
     }
 
     /** Slots taken now by {@code keyName} (for tests and metrics). */
-    public int inFlight(String keyName) {
+    public CompletionStage<Integer> inFlight(String keyName) {
         return store.inFlight(keyName);
     }
 }

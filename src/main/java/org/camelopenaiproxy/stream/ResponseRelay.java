@@ -76,7 +76,8 @@ public class ResponseRelay {
         // streams are bounded by the idle timeout only; other answers by the total timeout too
         long totalDeadline = eventStream ? Long.MAX_VALUE
                 : request.startNanos() + timeouts.total() * 1_000_000L;
-        Watchdog watchdog = new Watchdog(vertx, upstreamRequest, timeouts.idle(), totalDeadline);
+        Watchdog watchdog = new Watchdog(vertx, e -> upstreamRequest.reset(0, e), timeouts.idle(), totalDeadline,
+                System::nanoTime);
         if (eventStream) {
             headers.set(ProxyHeaders.CACHE_CONTROL, "no-cache");
             headers.set(ProxyHeaders.X_ACCEL_BUFFERING, "no");

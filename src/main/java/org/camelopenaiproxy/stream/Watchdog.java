@@ -1,8 +1,10 @@
 package org.camelopenaiproxy.stream;
 
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClientRequest;
 import org.camelopenaiproxy.errors.ProxyException;
 
 /**
@@ -21,28 +23,34 @@ final class Watchdog implements Handler<Long> {
             "The upstream API did not complete the answer in time.");
 
     private final Vertx vertx;
-    private final HttpClientRequest upstream;
+    private final Consumer<ProxyException> expire;
+    private final LongSupplier clock;
     private final long idleNanos;
     private final long totalDeadline;
     private long lastActivity;
     private long timerId = -1;
 
-    /** @param totalDeadline a {@link System#nanoTime()} instant, or {@link Long#MAX_VALUE} for none */
-    Watchdog(Vertx vertx, HttpClientRequest upstream, long idleMillis, long totalDeadline) {
+    /**
+     * @param expire what ends the answer when a limit passes (the relay resets the upstream request)
+     * @param totalDeadline a {@code clock} instant, or {@link Long#MAX_VALUE} for none
+     * @param clock nanoseconds, {@link System#nanoTime()} outside tests
+     */
+    Watchdog(Vertx vertx, Consumer<ProxyException> expire, long idleMillis, long totalDeadline, LongSupplier clock) {
         this.vertx = vertx;
-        this.upstream = upstream;
+        this.expire = expire;
+        this.clock = clock;
         this.idleNanos = idleMillis * 1_000_000L;
         this.totalDeadline = totalDeadline;
     }
 
     void start() {
-        lastActivity = System.nanoTime();
+        lastActivity = clock.getAsLong();
         arm(lastActivity);
     }
 
     /** A chunk arrived (or the client drained): the idle clock starts again. */
     void activity() {
-        lastActivity = System.nanoTime();
+        lastActivity = clock.getAsLong();
     }
 
     void stop() {
@@ -55,11 +63,11 @@ final class Watchdog implements Handler<Long> {
     @Override
     public void handle(Long id) {
         timerId = -1;
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (now - totalDeadline >= 0) {
-            upstream.reset(0, TOTAL);
+            expire.accept(TOTAL);
         } else if (now - lastActivity >= idleNanos) {
-            upstream.reset(0, IDLE);
+            expire.accept(IDLE);
         } else {
             arm(now);
         }

@@ -7,14 +7,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.buffer.Buffer;
+import org.camelopenaiproxy.stream.SseReader;
 
 /**
  * Takes back out of a Chat Completions stream what {@link StreamUsageRequest} made the upstream add:
  * the {@code "usage":null} member of every chunk, and the usage-only chunk before {@code [DONE]}
  * (empty {@code choices}; it is dropped with its blank separator line). A final chunk that carries
- * usage next to real choices keeps its choices and loses the usage. Works line by line: a complete
- * line goes out with the chunk that completed it, so no event waits for a later one; only a line
- * still incomplete at the end of a chunk is held until its end arrives.
+ * usage next to real choices keeps its choices and loses the usage. Works line by line
+ * ({@link SseReader}): a complete line goes out with the chunk that completed it, so no event waits
+ * for a later one; only a line still incomplete at the end of a chunk is held until its end arrives
+ * (a line longer than the reader's bound goes out untouched as it arrives).
  */
 public final class StreamUsageFilter {
 
@@ -22,47 +24,46 @@ public final class StreamUsageFilter {
     private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NULL = "null".getBytes(StandardCharsets.US_ASCII);
 
-    private Buffer partial;
+    private final SseReader lines = new SseReader();
     private boolean dropSeparator;
+    private Buffer out;
+    /** Complete lines are filtered; a line over the reader's bound goes out untouched. */
+    private final SseReader.Sink sink = new SseReader.Sink() {
+        @Override
+        public void line(Buffer data, int start, int end) {
+            StreamUsageFilter.this.line(data, start, end, out);
+        }
+
+        @Override
+        public void raw(Buffer data, int start, int end) {
+            dropSeparator = false;
+            out.appendBuffer(data, start, end - start);
+        }
+    };
 
     /** The part of the stream that can go to the client now. */
     public Buffer apply(Buffer chunk) {
-        Buffer data = chunk;
-        if (partial != null) {
-            data = partial.appendBuffer(chunk);
-            partial = null;
-        }
-        int length = data.length();
-        Buffer out = Buffer.buffer(length);
-        int lineStart = 0;
-        for (int i = 0; i < length; i++) {
-            if (data.getByte(i) == '\n') {
-                line(data, lineStart, i + 1, out);
-                lineStart = i + 1;
-            }
-        }
-        if (lineStart < length) {
-            partial = data.getBuffer(lineStart, length);
-        }
+        out = Buffer.buffer(chunk.length());
+        lines.read(chunk, sink);
         return out;
     }
 
     /** What is left when the stream ends (an unterminated last line). */
     public Buffer flush() {
-        Buffer rest = partial == null ? Buffer.buffer() : partial;
-        partial = null;
-        return rest;
+        out = Buffer.buffer();
+        lines.end(sink);
+        return out;
     }
 
     private void line(Buffer data, int start, int end, Buffer out) {
-        boolean blank = end - start == 1 || (end - start == 2 && data.getByte(start) == '\r');
+        boolean blank = SseReader.isBlank(data, start, end);
         if (blank && dropSeparator) {
             dropSeparator = false;
             return;
         }
         dropSeparator = false;
         int usage = blank ? -1 : indexOf(data, start, end, USAGE);
-        if (usage < 0 || !startsWith(data, start, "data:")) {
+        if (usage < 0 || SseReader.dataValue(data, start, end) < 0) {
             out.appendBuffer(data, start, end - start);
             return;
         }
@@ -98,11 +99,8 @@ public final class StreamUsageFilter {
 
     /** A chunk carrying real usage: dropped when it has no choices, else re-written without {@code usage}. */
     private void rewriteUsageChunk(Buffer data, int start, int end, Buffer out) {
-        int json = skipSpaces(data, start + 5, end);
-        int jsonEnd = end;
-        while (jsonEnd > json && (data.getByte(jsonEnd - 1) == '\n' || data.getByte(jsonEnd - 1) == '\r')) {
-            jsonEnd--;
-        }
+        int json = SseReader.dataValue(data, start, end);
+        int jsonEnd = SseReader.contentEnd(data, json, end);
         try {
             JsonNode node = JSON.readTree(data.getBytes(json, jsonEnd));
             if (!(node instanceof ObjectNode chunk) || !chunk.has("usage") || !chunk.get("usage").isObject()) {
@@ -121,15 +119,6 @@ public final class StreamUsageFilter {
         } catch (IOException | RuntimeException e) {
             out.appendBuffer(data, start, end - start);
         }
-    }
-
-    private static boolean startsWith(Buffer data, int at, String prefix) {
-        for (int i = 0; i < prefix.length(); i++) {
-            if (at + i >= data.length() || data.getByte(at + i) != prefix.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static boolean matches(Buffer data, int at, byte[] word) {

@@ -6,11 +6,12 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
+import org.camelopenaiproxy.stream.SseReader;
 
 /**
  * Reads token usage out of an answer while it is relayed, without holding the answer back: a JSON
  * answer is copied (up to a limit) and its top-level {@code usage} read at the end; an SSE stream is
- * split into lines and every {@code data:} line mentioning {@code "usage"} is parsed (Chat
+ * read line by line ({@link SseReader}) and every {@code data:} line mentioning {@code "usage"} is parsed (Chat
  * Completions' final chunk, the Responses API's {@code response.completed} event).
  */
 public final class UsageTee {
@@ -22,7 +23,18 @@ public final class UsageTee {
     private final boolean eventStream;
     private final boolean enabled;
     private Buffer json;
-    private Buffer partialLine;
+    private final SseReader lines = new SseReader();
+    /** Lines are read; a line over the reader's bound passes unread (no usage is that large). */
+    private final SseReader.Sink sink = new SseReader.Sink() {
+        @Override
+        public void line(Buffer data, int start, int end) {
+            UsageTee.this.line(data, start, end);
+        }
+
+        @Override
+        public void raw(Buffer data, int start, int end) {
+        }
+    };
     private Usage usage;
     private int events;
 
@@ -38,7 +50,7 @@ public final class UsageTee {
             return;
         }
         if (eventStream) {
-            scanLines(chunk);
+            lines.read(chunk, sink);
         } else if (json == null) {
             json = chunk.copy();
         } else if (json.length() + chunk.length() <= MAX_JSON_BYTES) {
@@ -66,36 +78,12 @@ public final class UsageTee {
         return events;
     }
 
-    private void scanLines(Buffer chunk) {
-        Buffer data = chunk;
-        if (partialLine != null) {
-            data = partialLine.appendBuffer(chunk);
-            partialLine = null;
-        }
-        int length = data.length();
-        int lineStart = 0;
-        for (int i = 0; i < length; i++) {
-            if (data.getByte(i) == '\n') {
-                line(data, lineStart, i);
-                lineStart = i + 1;
-            }
-        }
-        if (lineStart < length) {
-            if (length - lineStart > MAX_JSON_BYTES) {
-                return; // an absurd line: give up on it rather than buffer without bound
-            }
-            partialLine = data.getBuffer(lineStart, length);
-        }
-    }
-
-    private void line(Buffer data, int start, int end) {
-        if (end - start < 6 || data.getByte(start) != 'd' || !data.getString(start, start + 5).equals("data:")) {
+    private void line(Buffer data, int start, int lineEnd) {
+        int from = SseReader.dataValue(data, start, lineEnd);
+        if (from < 0) {
             return;
         }
-        int from = start + 5;
-        while (from < end && data.getByte(from) == ' ') {
-            from++;
-        }
+        int end = SseReader.contentEnd(data, from, lineEnd);
         if (end - from == 6 && data.getString(from, end).equals("[DONE]")) {
             return;
         }

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.tomakehurst.wiremock.WireMockServer;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.AfterAll;
@@ -81,19 +82,14 @@ class ProxyJarIT {
         proxy = pb.start();
         client = new ProxyClient("http://127.0.0.1:" + port);
 
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
+        Await.until(60, () -> "the proxy healthy: " + read(log), () -> {
             assertTrue(proxy.isAlive(), () -> "proxy exited: " + read(log));
             try {
-                if (client.send(client.request("/observe/health").GET().build()).statusCode() == 200) {
-                    break;
-                }
+                return client.send(client.request("/observe/health").GET().build()).statusCode() == 200 ? true : null;
             } catch (java.io.IOException notYet) {
-                // still starting
+                return null; // still starting
             }
-            assertTrue(System.nanoTime() < deadline, () -> "proxy not healthy in 60 s: " + read(log));
-            Thread.sleep(100);
-        }
+        });
     }
 
     @AfterAll
@@ -171,23 +167,15 @@ class ProxyJarIT {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}")).build());
         assertEquals(200, response.statusCode());
 
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        String line = null;
-        while (line == null) {
-            line = read(log).lines().filter(l -> l.startsWith("{") && l.contains("\"e2e-trace-1\"")).findFirst().orElse(null);
-            assertTrue(line != null || System.nanoTime() < deadline, () -> "no access-log line: " + read(log));
-            Thread.sleep(50);
-        }
+        String line = Await.until(10, () -> "an access-log line: " + read(log), () -> read(log).lines()
+                .filter(l -> l.startsWith("{") && l.contains("\"e2e-trace-1\"")).findFirst().orElse(null));
         JsonNode entry = new ObjectMapper().readTree(line);
         assertEquals("e2e", entry.path("key").asText());
         assertEquals("/v1/embeddings", entry.path("endpoint").asText());
         assertEquals(200, entry.path("status").asInt());
         assertEquals(6, entry.path("tokens_in").asInt());
 
-        while (!read(dir.resolve("audit.jsonl")).contains("\"e2e-trace-1\"")) {
-            assertTrue(System.nanoTime() < deadline, "no audit event");
-            Thread.sleep(50);
-        }
+        Await.that(10, "the audit event", () -> read(dir.resolve("audit.jsonl")).contains("\"e2e-trace-1\""));
         String metrics = client.send(client.request("/observe/metrics").GET().build()).body();
         assertTrue(metrics.contains("proxy_requests_total{endpoint=\"/v1/embeddings\",key=\"e2e\",model=\"text-embedding-3-small\",status=\"200\"} 1.0"),
                 metrics);

@@ -1,6 +1,7 @@
 package org.camelopenaiproxy.route;
 
 import java.net.http.HttpResponse;
+import java.time.Duration;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.BeanInject;
@@ -8,6 +9,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.cache.CaffeineResponseStore;
 import org.camelopenaiproxy.support.ProxyClient;
+import org.camelopenaiproxy.support.TestClock;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The cache stays within its bounds (entries, bytes) and forgets answers after their time to live. */
-@CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
+@CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = {TestClock.Bound.class, ProxyConfiguration.class},
         properties = {TestEnv.PORT, TestEnv.HOST, TestEnv.UPSTREAM, TestEnv.UPSTREAM_API_KEY, TestEnv.KEYS,
             TestEnv.NO_RELOAD, TestEnv.QUICK_STOP, "proxy.cache.max-entries=3", "proxy.cache.max-bytes=30000",
             "proxy.cache.ttl-ms=700"})
@@ -30,6 +32,9 @@ class CacheEvictionTest {
 
     @BeanInject("responseCacheStore")
     CaffeineResponseStore<?> store;
+
+    @BeanInject(ProxyConfiguration.TICKER)
+    TestClock clock;
 
     @BeforeEach
     void reset() {
@@ -65,8 +70,10 @@ class CacheEvictionTest {
     @Test
     void answers_expire_after_the_time_to_live() throws Exception {
         assertEquals("MISS", embed("ttl"));
-        assertEquals("HIT", embed("ttl"));
-        Thread.sleep(900); // past the 700 ms time to live: the entry must be gone
-        assertEquals("MISS", embed("ttl"));
+        clock.advance(Duration.ofMillis(699));
+        assertEquals("HIT", embed("ttl"), "within the 700 ms time to live");
+        clock.advance(Duration.ofMillis(2));
+        assertEquals("MISS", embed("ttl"), "past the 700 ms time to live the entry is gone");
+        assertEquals("HIT", embed("ttl"), "and the fresh answer is kept again");
     }
 }

@@ -10,6 +10,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             TestEnv.QUICK_STOP, "proxy.keys.file={{sys:test.cache.keys}}"})
 class CacheTest {
 
-    static final Path KEYS = TestEnv.keysFileWith("""
+    static final Path KEYS = TestSetup.named("cache").keys("""
             keys:
               - name: tenant-a
                 key_sha256: {{hash:sk-tenant-a}}
@@ -34,11 +35,8 @@ class CacheTest {
               - name: no-cache-key
                 key_sha256: {{hash:sk-nocache}}
                 cache: false
-            """);
+            """).keysFile();
 
-    static {
-        System.setProperty("test.cache.keys", KEYS.toString());
-    }
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
@@ -53,15 +51,6 @@ class CacheTest {
                 .withHeader("Content-Type", "application/json").withBody("{\"object\":\"chat.completion\"}")));
     }
 
-    private HttpResponse<String> send(String key, String path, String body, String... headers) throws Exception {
-        HttpRequest.Builder b = client.request(path).header("Authorization", "Bearer " + key)
-                .header("Content-Type", "application/json");
-        for (int i = 0; i < headers.length; i += 2) {
-            b.header(headers[i], headers[i + 1]);
-        }
-        return client.send(b.POST(HttpRequest.BodyPublishers.ofString(body)).build());
-    }
-
     private static String cache(HttpResponse<?> r) {
         return r.headers().firstValue("x-proxy-cache").orElse("(none)");
     }
@@ -73,8 +62,8 @@ class CacheTest {
     @Test
     void embeddings_miss_then_hit_and_non_deterministic_chat_bypasses() throws Exception {
         String body = "{\"model\":\"text-embedding-3-small\",\"input\":\"hello\"}";
-        HttpResponse<String> first = send("sk-tenant-a", "/v1/embeddings", body);
-        HttpResponse<String> second = send("sk-tenant-a", "/v1/embeddings", body);
+        HttpResponse<String> first = client.post("/v1/embeddings", "sk-tenant-a", body);
+        HttpResponse<String> second = client.post("/v1/embeddings", "sk-tenant-a", body);
         assertEquals("MISS", cache(first));
         assertEquals("HIT", cache(second));
         assertEquals(first.body(), second.body());
@@ -83,15 +72,15 @@ class CacheTest {
         assertEquals(1, upstreamCalls());
 
         String chat = "{\"model\":\"gpt-4o\",\"messages\":[],\"temperature\":0.7}";
-        assertEquals("BYPASS", cache(send("sk-tenant-a", "/v1/chat/completions", chat)));
-        assertEquals("BYPASS", cache(send("sk-tenant-a", "/v1/chat/completions", chat)));
+        assertEquals("BYPASS", cache(client.post("/v1/chat/completions", "sk-tenant-a", chat)));
+        assertEquals("BYPASS", cache(client.post("/v1/chat/completions", "sk-tenant-a", chat)));
         assertEquals(3, upstreamCalls());
     }
 
     @Test
     void key_order_and_white_space_do_not_matter() throws Exception {
-        send("sk-tenant-a", "/v1/embeddings", "{\"input\":[\"x\",\"y\"],\"model\":\"m\",\"dimensions\":8}");
-        HttpResponse<String> again = send("sk-tenant-a", "/v1/embeddings",
+        client.post("/v1/embeddings", "sk-tenant-a", "{\"input\":[\"x\",\"y\"],\"model\":\"m\",\"dimensions\":8}");
+        HttpResponse<String> again = client.post("/v1/embeddings", "sk-tenant-a",
                 "{\n  \"model\" : \"m\",\n  \"dimensions\": 8,  \"input\" : [ \"x\", \"y\" ]\n}");
         assertEquals("HIT", cache(again));
         assertEquals(1, upstreamCalls());
@@ -113,10 +102,10 @@ class CacheTest {
             base.replace("\"hi\"", "\"hi!\"") + "}",
         };
         for (String v : variants) {
-            assertEquals("MISS", cache(send("sk-tenant-a", "/v1/chat/completions", v)), v);
+            assertEquals("MISS", cache(client.post("/v1/chat/completions", "sk-tenant-a", v)), v);
         }
         for (String v : variants) {
-            assertEquals("HIT", cache(send("sk-tenant-a", "/v1/chat/completions", v)), v);
+            assertEquals("HIT", cache(client.post("/v1/chat/completions", "sk-tenant-a", v)), v);
         }
         assertEquals(variants.length, upstreamCalls());
     }
@@ -124,10 +113,10 @@ class CacheTest {
     @Test
     void tenants_never_see_each_others_answers_and_a_key_can_opt_out() throws Exception {
         String body = "{\"model\":\"m\",\"input\":\"same\"}";
-        assertEquals("MISS", cache(send("sk-tenant-a", "/v1/embeddings", body)));
-        assertEquals("MISS", cache(send("sk-tenant-b", "/v1/embeddings", body)));
-        assertEquals("BYPASS", cache(send("sk-nocache", "/v1/embeddings", body)));
-        assertEquals("BYPASS", cache(send("sk-nocache", "/v1/embeddings", body)));
+        assertEquals("MISS", cache(client.post("/v1/embeddings", "sk-tenant-a", body)));
+        assertEquals("MISS", cache(client.post("/v1/embeddings", "sk-tenant-b", body)));
+        assertEquals("BYPASS", cache(client.post("/v1/embeddings", "sk-nocache", body)));
+        assertEquals("BYPASS", cache(client.post("/v1/embeddings", "sk-nocache", body)));
         assertEquals(4, upstreamCalls());
     }
 
@@ -138,8 +127,8 @@ class CacheTest {
                 .withHeader("Content-Type", "text/event-stream").withBody(sse).withChunkedDribbleDelay(4, 300)));
         String body = "{\"model\":\"gpt-4o\",\"stream\":true,\"seed\":42,\"messages\":[]}";
 
-        HttpResponse<String> live = send("sk-tenant-a", "/v1/chat/completions", body);
-        HttpResponse<String> replay = send("sk-tenant-a", "/v1/chat/completions", body);
+        HttpResponse<String> live = client.post("/v1/chat/completions", "sk-tenant-a", body);
+        HttpResponse<String> replay = client.post("/v1/chat/completions", "sk-tenant-a", body);
 
         assertEquals(sse, live.body());
         assertEquals("HIT", cache(replay));
@@ -162,7 +151,7 @@ class CacheTest {
 
         upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
                 .withHeader("Content-Type", "text/event-stream").withBody("data: [DONE]\n\n")));
-        HttpResponse<String> next = send("sk-tenant-a", "/v1/chat/completions", body);
+        HttpResponse<String> next = client.post("/v1/chat/completions", "sk-tenant-a", body);
         assertEquals("MISS", cache(next));
         assertEquals("data: [DONE]\n\n", next.body());
     }
@@ -172,21 +161,21 @@ class CacheTest {
         upstream.stubFor(post(urlEqualTo("/v1/embeddings")).willReturn(aResponse().withStatus(400)
                 .withHeader("Content-Type", "application/json").withBody("{\"error\":{\"message\":\"bad\"}}")));
         String body = "{\"model\":\"m\",\"input\":\"bad\"}";
-        assertEquals(400, send("sk-tenant-a", "/v1/embeddings", body).statusCode());
-        assertEquals("MISS", cache(send("sk-tenant-a", "/v1/embeddings", body)));
+        assertEquals(400, client.post("/v1/embeddings", "sk-tenant-a", body).statusCode());
+        assertEquals("MISS", cache(client.post("/v1/embeddings", "sk-tenant-a", body)));
         assertEquals(2, upstreamCalls());
     }
 
     @Test
     void cache_control_no_cache_skips_the_lookup_and_no_store_the_storing() throws Exception {
         String stored = "{\"model\":\"m\",\"input\":\"one\"}";
-        send("sk-tenant-a", "/v1/embeddings", stored);
-        assertEquals("BYPASS", cache(send("sk-tenant-a", "/v1/embeddings", stored, "Cache-Control", "no-cache")));
-        assertEquals("HIT", cache(send("sk-tenant-a", "/v1/embeddings", stored)));
+        client.post("/v1/embeddings", "sk-tenant-a", stored);
+        assertEquals("BYPASS", cache(client.post("/v1/embeddings", "sk-tenant-a", stored, "Cache-Control", "no-cache")));
+        assertEquals("HIT", cache(client.post("/v1/embeddings", "sk-tenant-a", stored)));
 
         String notStored = "{\"model\":\"m\",\"input\":\"two\"}";
-        assertEquals("MISS", cache(send("sk-tenant-a", "/v1/embeddings", notStored, "Cache-Control", "no-store")));
-        assertEquals("MISS", cache(send("sk-tenant-a", "/v1/embeddings", notStored)));
+        assertEquals("MISS", cache(client.post("/v1/embeddings", "sk-tenant-a", notStored, "Cache-Control", "no-store")));
+        assertEquals("MISS", cache(client.post("/v1/embeddings", "sk-tenant-a", notStored)));
         assertEquals(4, upstreamCalls());
     }
 }

@@ -8,14 +8,15 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.ScriptedUpstream;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A client that leaves before the upstream's answer began must not keep its concurrency slot. */
 @CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
@@ -23,17 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             TestEnv.UPSTREAM_API_KEY, "proxy.keys.file={{sys:test.left.keys}}", TestEnv.NO_RELOAD, TestEnv.QUICK_STOP})
 class ClientLeftEarlyTest {
 
-    static final Path KEYS = TestEnv.keysFileWith("""
+    static final Path KEYS = TestSetup.named("left").keys("""
             keys:
               - name: one-at-a-time
                 key_sha256: {{hash:sk-left-1}}
                 limits: { max_concurrent: 1 }
-            """);
+            """).keysFile();
     static final ScriptedUpstream UPSTREAM = ScriptedUpstream.startedAs("test.left.url");
 
-    static {
-        System.setProperty("test.left.keys", KEYS.toString());
-    }
 
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
 
@@ -53,12 +51,10 @@ class ClientLeftEarlyTest {
         assertEquals(429, send().statusCode(), "the first request does not hold the slot");
         UPSTREAM.script(req -> req.response().putHeader("Content-Type", "application/json").end("{}"));
         first.cancel(true); // the client goes away before any answer
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-
-        int status;
-        do {
-            status = send().statusCode();
-        } while (status == 429 && System.nanoTime() < deadline);
+        int status = Await.until(10, "the slot of the client that left released", () -> {
+            int s = send().statusCode();
+            return s == 429 ? null : s;
+        });
         assertEquals(200, status, "the slot of a client that left before the answer was never released");
     }
 

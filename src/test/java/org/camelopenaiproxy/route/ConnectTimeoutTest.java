@@ -13,6 +13,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -47,8 +48,10 @@ class ConnectTimeoutTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        System.setProperty("test.stuck.url", "http://127.0.0.1:" + STUCK.getLocalPort() + "/v1");
     }
+
+    static final TestSetup SETUP = TestSetup.named("stuck").value("url",
+            "http://127.0.0.1:" + STUCK.getLocalPort() + "/v1");
 
     @AfterAll
     static void release() throws IOException {

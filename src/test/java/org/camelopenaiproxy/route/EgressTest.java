@@ -1,8 +1,6 @@
 package org.camelopenaiproxy.route;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -18,6 +16,7 @@ import org.camelopenaiproxy.support.ConnectProxy;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.SelfSignedTls;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.camelopenaiproxy.support.WebSocketUpstream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,8 +56,7 @@ class EgressTest {
             PLAIN.http(EgressTest::answer);
             TLS.http(EgressTest::answer);
             String proxy = "http://" + EGRESS_USER + ":s3cret%40pw@127.0.0.1:" + EGRESS.port();
-            Path upstreams = Files.createTempFile("upstreams", ".yaml");
-            Files.writeString(upstreams, """
+            TestSetup.named("egress").upstreams("""
                     upstreams:
                       - name: via-proxy
                         base_url: http://127.0.0.1:%1$d/v1
@@ -93,9 +91,8 @@ class EgressTest {
                         egress_proxy: http://egress-user:wrong@127.0.0.1:%5$d
                         models: ["badauth-*"]
                     """.formatted(PLAIN.port(), TLS.port(), proxy, cert.caPem(), EGRESS.port(),
-                            proxy.replace("http://", "socks5://")));
-            System.setProperty("TEST_EGRESS_UPSTREAM_KEY", TestEnv.UPSTREAM_KEY);
-            System.setProperty("test.egress.upstreams", upstreams.toString());
+                            proxy.replace("http://", "socks5://")))
+                    .secret("TEST_EGRESS_UPSTREAM_KEY", TestEnv.UPSTREAM_KEY);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

@@ -6,6 +6,7 @@ import java.net.http.HttpResponse;
 
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.ScriptedUpstream;
 import org.camelopenaiproxy.support.TestEnv;
@@ -50,11 +51,10 @@ class GlobalCapTest {
         assertOpenAiError(third, 503, "proxy_at_capacity");
         assertEquals("1", third.headers().firstValue("retry-after").orElse(null));
         a.body().close();
-        long deadline = System.nanoTime() + 2_000_000_000L;
-        int status;
-        do {
-            status = client.postJson("/v1/chat/completions", "{}").statusCode();
-        } while (status == 503 && System.nanoTime() < deadline);
+        int status = Await.until(2, "room under the cap again", () -> {
+            int s = client.postJson("/v1/chat/completions", "{}").statusCode();
+            return s == 503 ? null : s;
+        });
         assertEquals(200, status);
         assertTrue(b.body().read() >= 0);
         b.body().close();

@@ -8,8 +8,10 @@ import java.util.concurrent.CompletableFuture;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -28,17 +30,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             "proxy.retry.max-attempts=1"})
 class IdempotencyTest {
 
-    static final Path KEYS = TestEnv.keysFileWith("""
+    static final Path KEYS = TestSetup.named("idem").keys("""
             keys:
               - name: caller-a
                 key_sha256: {{hash:sk-caller-a}}
               - name: caller-b
                 key_sha256: {{hash:sk-caller-b}}
-            """);
+            """).keysFile();
 
-    static {
-        System.setProperty("test.idem.keys", KEYS.toString());
-    }
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
@@ -103,10 +102,7 @@ class IdempotencyTest {
         String body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
         CompletableFuture<HttpResponse<String>> first = client.http().sendAsync(request("sk-caller-a", "k-3", body),
                 HttpResponse.BodyHandlers.ofString());
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (upstreamCalls() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Await.that(5, "the first request at the upstream", () -> upstreamCalls() > 0);
         HttpResponse<String> second = client.send(request("sk-caller-a", "k-3", body));
 
         assertOpenAiError(second, 409, "idempotency_key_in_use");

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.Test;
@@ -35,10 +36,7 @@ class IdempotencyWaitTest {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[]}")).build();
 
         CompletableFuture<HttpResponse<String>> first = client.http().sendAsync(request, HttpResponse.BodyHandlers.ofString());
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (upstream.getAllServeEvents().isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Await.that(5, "the first request at the upstream", () -> !upstream.getAllServeEvents().isEmpty());
         HttpResponse<String> second = client.send(request);
 
         assertEquals(200, second.statusCode(), second.body());

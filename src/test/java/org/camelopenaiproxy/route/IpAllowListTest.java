@@ -1,7 +1,5 @@
 package org.camelopenaiproxy.route;
 
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +18,7 @@ import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.config.ConfigWatcher;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,15 +59,14 @@ class IpAllowListTest {
               - name: anywhere
                 key_sha256: {{hash:sk-proxy-ip-anywhere-0003}}
             """;
-    static final Path KEYS_FILE = TestEnv.keysFileWith(KEYS);
+    static final Path KEYS_FILE = TestSetup.named("ip").keys(KEYS).keysFile();
     static final Vertx CLIENT_VERTX = Vertx.vertx();
     static final WebSocketClient WS_CLIENT = CLIENT_VERTX.createWebSocketClient();
 
-    static {
-        System.setProperty("test.ip.keys", KEYS_FILE.toString());
-    }
 
     private final WireMockServer upstream = TestEnv.upstream();
+    static final String GPT_4O = "{\"model\":\"gpt-4o\"}";
+
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
 
     @BeanInject("configWatcher")
@@ -92,29 +90,20 @@ class IpAllowListTest {
         watcher.checkNow();
     }
 
-    private HttpResponse<String> chat(String key, String forwardedFor) throws Exception {
-        HttpRequest.Builder b = client.request("/v1/chat/completions").header("Authorization", "Bearer " + key)
-                .header("Content-Type", "application/json");
-        if (forwardedFor != null) {
-            b.header("X-Forwarded-For", forwardedFor);
-        }
-        return client.send(b.POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\"}")).build());
-    }
-
     private int forwarded() {
         return upstream.findAll(anyRequestedFor(anyUrl())).size();
     }
 
     @Test
     void a_key_is_served_from_an_allowed_address() throws Exception {
-        assertEquals(200, chat(LOCAL, null).statusCode());
-        assertEquals(200, chat(ANYWHERE, null).statusCode(), "no allowed_ips: any address");
+        assertEquals(200, client.chat(LOCAL, GPT_4O).statusCode());
+        assertEquals(200, client.chat(ANYWHERE, GPT_4O).statusCode(), "no allowed_ips: any address");
         assertEquals(2, forwarded());
     }
 
     @Test
     void a_key_is_refused_from_another_address_and_nothing_is_forwarded() throws Exception {
-        JsonNode error = assertOpenAiError(chat(OFFICE, null), 403, "ip_not_allowed");
+        JsonNode error = assertOpenAiError(client.chat(OFFICE, GPT_4O), 403, "ip_not_allowed");
         assertTrue(error.path("message").asText().contains("'office'"), error.toString());
         assertTrue(error.path("message").asText().contains("127.0.0.1"), error.toString());
         assertEquals(0, forwarded());
@@ -122,12 +111,12 @@ class IpAllowListTest {
 
     @Test
     void behind_a_trusted_proxy_the_forwarded_address_counts() throws Exception {
-        assertEquals(200, chat(OFFICE, "10.1.2.3").statusCode());
-        assertEquals(200, chat(OFFICE, "2001:db8::7").statusCode());
-        assertOpenAiError(chat(LOCAL, "10.1.2.3"), 403, "ip_not_allowed");
+        assertEquals(200, client.chat(OFFICE, GPT_4O, "X-Forwarded-For", "10.1.2.3").statusCode());
+        assertEquals(200, client.chat(OFFICE, GPT_4O, "X-Forwarded-For", "2001:db8::7").statusCode());
+        assertOpenAiError(client.chat(LOCAL, GPT_4O, "X-Forwarded-For", "10.1.2.3"), 403, "ip_not_allowed");
         // a client cannot pick its address: the trusted hop appended the real one, which is not allowed
-        assertOpenAiError(chat(OFFICE, "10.1.2.3, 203.0.113.5"), 403, "ip_not_allowed");
-        assertOpenAiError(chat(OFFICE, "not-an-address"), 403, "ip_not_allowed");
+        assertOpenAiError(client.chat(OFFICE, GPT_4O, "X-Forwarded-For", "10.1.2.3, 203.0.113.5"), 403, "ip_not_allowed");
+        assertOpenAiError(client.chat(OFFICE, GPT_4O, "X-Forwarded-For", "not-an-address"), 403, "ip_not_allowed");
         assertEquals(2, forwarded());
     }
 
@@ -162,11 +151,11 @@ class IpAllowListTest {
         TestEnv.rewriteKeys(KEYS_FILE, "keys:\n  - name: office\n    key_sha256: {{hash:" + OFFICE + "}}\n"
                 + "    allowed_ips: [\"10.0.0.0/33\"]\n");
         watcher.checkNow();
-        assertEquals(200, chat(LOCAL, null).statusCode());
+        assertEquals(200, client.chat(LOCAL, GPT_4O).statusCode());
 
         TestEnv.rewriteKeys(KEYS_FILE, "keys:\n  - name: local\n    key_sha256: {{hash:" + LOCAL + "}}\n"
                 + "    allowed_ips: [\"10.0.0.0/8\"]\n");
         watcher.checkNow();
-        assertOpenAiError(chat(LOCAL, null), 403, "ip_not_allowed");
+        assertOpenAiError(client.chat(LOCAL, GPT_4O), 403, "ip_not_allowed");
     }
 }

@@ -10,6 +10,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.Test;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -30,9 +31,7 @@ class ManagementPortTest {
 
     static final int MANAGEMENT_PORT = TestEnv.freePort();
 
-    static {
-        System.setProperty("test.management.port", Integer.toString(MANAGEMENT_PORT));
-    }
+    static final TestSetup SETUP = TestSetup.named("management").value("port", Integer.toString(MANAGEMENT_PORT));
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient api = new ProxyClient(TestEnv.proxyUrl());

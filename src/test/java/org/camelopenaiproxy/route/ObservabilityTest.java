@@ -31,6 +31,7 @@ import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.Metrics;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,9 +65,6 @@ class ObservabilityTest {
 
     static final String LIMITED_KEY = "sk-proxy-test-limited-0003";
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Path DIR;
-    static final Path ACCESS_LOG;
-    static final Path DIAGNOSTICS;
     static final HttpServer AUDIT_SINK;
     static final List<String> AUDIT_EVENTS = new CopyOnWriteArrayList<>();
     static final List<String> AUDIT_KEY_HEADERS = new CopyOnWriteArrayList<>();
@@ -74,48 +72,46 @@ class ObservabilityTest {
 
     static {
         try {
-            DIR = Files.createTempDirectory("observability");
-            ACCESS_LOG = DIR.resolve("access.jsonl");
-            DIAGNOSTICS = DIR.resolve("diagnostics.yaml");
-            Path keys = TestEnv.keysFileWith("keys:\n"
-                    + "  - name: test-team\n    key_sha256: {{hash:" + TestEnv.CLIENT_KEY + "}}\n"
-                    + "  - name: limited\n    key_sha256: {{hash:" + LIMITED_KEY + "}}\n"
-                    + "    limits: { requests_per_minute: 1 }\n");
-            String base = "http://127.0.0.1:" + TestEnv.upstream().port();
-            Path upstreams = DIR.resolve("upstreams.yaml");
-            Files.writeString(upstreams, "upstreams:\n"
-                    + "  - name: primary\n    type: openai\n    base_url: " + base + "/v1\n"
-                    + "    api_key_env: TEST_OBS_KEY\n    models: [\"gpt-*\", \"made-up-*\"]\n"
-                    + "  - name: fo-a\n    type: openai\n    base_url: " + base + "/fo-a/v1\n"
-                    + "    api_key_env: TEST_OBS_KEY\n    models: [\"fo-model\"]\n    priority: 0\n"
-                    + "  - name: fo-b\n    type: openai\n    base_url: " + base + "/fo-b/v1\n"
-                    + "    api_key_env: TEST_OBS_KEY\n    models: [\"fo-model\"]\n    priority: 1\n");
-            System.setProperty("TEST_OBS_KEY", TestEnv.UPSTREAM_KEY);
             AUDIT_SINK = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
-            AUDIT_SINK.createContext("/audit", exchange -> {
-                String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-                try {
-                    AUDIT_GATE.get().await(60, TimeUnit.SECONDS); // a sink that is slow until the test says so
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                AUDIT_KEY_HEADERS.add(String.valueOf(exchange.getRequestHeaders().getFirst("proxyKey")));
-                AUDIT_EVENTS.add(body);
-                exchange.sendResponseHeaders(204, -1);
-                exchange.close();
-            });
-            AUDIT_SINK.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
-            AUDIT_SINK.start();
-            System.setProperty("test.obs.dir", DIR.toString());
-            System.setProperty("test.obs.keys", keys.toString());
-            System.setProperty("test.obs.upstreams", upstreams.toString());
-            System.setProperty("test.obs.access", ACCESS_LOG.toString());
-            System.setProperty("test.obs.diagnostics", DIAGNOSTICS.toString());
-            System.setProperty("test.obs.audit.port", Integer.toString(AUDIT_SINK.getAddress().getPort()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        AUDIT_SINK.createContext("/audit", exchange -> {
+            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            try {
+                AUDIT_GATE.get().await(60, TimeUnit.SECONDS); // a sink that is slow until the test says so
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            AUDIT_KEY_HEADERS.add(String.valueOf(exchange.getRequestHeaders().getFirst("proxyKey")));
+            AUDIT_EVENTS.add(body);
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        AUDIT_SINK.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+        AUDIT_SINK.start();
     }
+
+    static final TestSetup SETUP = TestSetup.named("obs")
+            .keys("keys:\n"
+                    + "  - name: test-team\n    key_sha256: {{hash:" + TestEnv.CLIENT_KEY + "}}\n"
+                    + "  - name: limited\n    key_sha256: {{hash:" + LIMITED_KEY + "}}\n"
+                    + "    limits: { requests_per_minute: 1 }\n")
+            .upstreams("upstreams:\n"
+                    + "  - name: primary\n    type: openai\n    base_url: {{wiremock}}/v1\n"
+                    + "    api_key_env: TEST_OBS_KEY\n    models: [\"gpt-*\", \"made-up-*\"]\n"
+                    + "  - name: fo-a\n    type: openai\n    base_url: {{wiremock}}/fo-a/v1\n"
+                    + "    api_key_env: TEST_OBS_KEY\n    models: [\"fo-model\"]\n    priority: 0\n"
+                    + "  - name: fo-b\n    type: openai\n    base_url: {{wiremock}}/fo-b/v1\n"
+                    + "    api_key_env: TEST_OBS_KEY\n    models: [\"fo-model\"]\n    priority: 1\n")
+            .secret("TEST_OBS_KEY", TestEnv.UPSTREAM_KEY)
+            .exposeDir()
+            .expose("access", "access.jsonl")
+            .expose("diagnostics", "diagnostics.yaml")
+            .value("audit.port", Integer.toString(AUDIT_SINK.getAddress().getPort()));
+    static final Path DIR = SETUP.dir();
+    static final Path ACCESS_LOG = SETUP.path("access.jsonl");
+    static final Path DIAGNOSTICS = SETUP.path("diagnostics.yaml");
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());

@@ -14,6 +14,7 @@ import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.config.ConfigWatcher;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,11 +56,8 @@ class PolicyTest {
                 key_sha256: {{hash:sk-own-alias}}
                 aliases: { smart: o3-mini }
             """;
-    static final Path KEYS_FILE = TestEnv.keysFileWith(KEYS);
+    static final Path KEYS_FILE = TestSetup.named("policy").keys(KEYS).keysFile();
 
-    static {
-        System.setProperty("test.policy.keys", KEYS_FILE.toString());
-    }
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
@@ -80,22 +78,17 @@ class PolicyTest {
         watcher.checkNow();
     }
 
-    private HttpResponse<String> post(String key, String path, String body) throws Exception {
-        return client.send(client.request(path).header("Authorization", "Bearer " + key)
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build());
-    }
-
     private int forwarded() {
         return upstream.findAll(anyRequestedFor(anyUrl())).size();
     }
 
     @Test
     void model_allow_list_admits_matching_models_and_refuses_others() throws Exception {
-        assertEquals(200, post("sk-models", "/v1/chat/completions", "{\"model\":\"gpt-4o-mini\"}").statusCode());
-        assertEquals(200, post("sk-models", "/v1/embeddings", "{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}").statusCode());
+        assertEquals(200, client.post("/v1/chat/completions", "sk-models", "{\"model\":\"gpt-4o-mini\"}").statusCode());
+        assertEquals(200, client.post("/v1/embeddings", "sk-models", "{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}").statusCode());
         assertEquals(2, forwarded());
 
-        JsonNode error = assertOpenAiError(post("sk-models", "/v1/chat/completions",
+        JsonNode error = assertOpenAiError(client.post("/v1/chat/completions", "sk-models",
                 "{\"messages\":[],\"model\":\"gpt-3.5-turbo\"}"), 403, "model_not_allowed");
         assertEquals("model", error.get("param").asText());
         assertEquals(true, error.get("message").asText().contains("gpt-3.5-turbo"));
@@ -118,8 +111,8 @@ class PolicyTest {
 
     @Test
     void endpoint_allow_list_refuses_other_endpoints() throws Exception {
-        assertEquals(200, post("sk-embeddings", "/v1/embeddings", "{\"model\":\"text-embedding-3-small\"}").statusCode());
-        JsonNode error = assertOpenAiError(post("sk-embeddings", "/v1/chat/completions", "{\"model\":\"gpt-4o\"}"),
+        assertEquals(200, client.post("/v1/embeddings", "sk-embeddings", "{\"model\":\"text-embedding-3-small\"}").statusCode());
+        JsonNode error = assertOpenAiError(client.post("/v1/chat/completions", "sk-embeddings", "{\"model\":\"gpt-4o\"}"),
                 403, "endpoint_not_allowed");
         assertEquals(true, error.get("message").asText().contains("/v1/chat/completions"));
         assertEquals(1, forwarded());
@@ -127,9 +120,9 @@ class PolicyTest {
 
     @Test
     void expired_and_disabled_keys_get_401() throws Exception {
-        assertOpenAiError(post("sk-expired", "/v1/chat/completions", "{}"), 401, "api_key_expired");
-        assertOpenAiError(post("sk-disabled", "/v1/chat/completions", "{}"), 401, "api_key_disabled");
-        assertEquals(200, post("sk-future", "/v1/chat/completions", "{}").statusCode());
+        assertOpenAiError(client.post("/v1/chat/completions", "sk-expired", "{}"), 401, "api_key_expired");
+        assertOpenAiError(client.post("/v1/chat/completions", "sk-disabled", "{}"), 401, "api_key_disabled");
+        assertEquals(200, client.post("/v1/chat/completions", "sk-future", "{}").statusCode());
         assertEquals(1, forwarded());
     }
 
@@ -137,7 +130,7 @@ class PolicyTest {
     void aliases_rewrite_only_the_model_value() throws Exception {
         String body = "{ \"messages\": [{\"role\":\"user\",\"content\":\"model: fast\"}],\n  \"model\" : \"fast\", \"n\":1 }";
 
-        assertEquals(200, post("sk-future", "/v1/chat/completions", body).statusCode());
+        assertEquals(200, client.post("/v1/chat/completions", "sk-future", body).statusCode());
 
         LoggedRequest seen = upstream.findAll(anyRequestedFor(anyUrl())).get(0);
         String expected = body.replace("\"model\" : \"fast\"", "\"model\" : \"gpt-4o-mini\"");
@@ -146,25 +139,25 @@ class PolicyTest {
 
     @Test
     void a_key_alias_overrides_the_global_one_and_the_allow_list_sees_the_real_model() throws Exception {
-        post("sk-own-alias", "/v1/chat/completions", "{\"model\":\"smart\"}");
-        post("sk-future", "/v1/chat/completions", "{\"model\":\"smart\"}");
+        client.post("/v1/chat/completions", "sk-own-alias", "{\"model\":\"smart\"}");
+        client.post("/v1/chat/completions", "sk-future", "{\"model\":\"smart\"}");
         var seen = upstream.findAll(anyRequestedFor(anyUrl()));
         assertEquals("{\"model\":\"o3-mini\"}", seen.get(0).getBodyAsString());
         assertEquals("{\"model\":\"gpt-4o\"}", seen.get(1).getBodyAsString());
 
         // 'fast' resolves to gpt-4o-mini, which the models-only key may use
-        assertEquals(200, post("sk-models", "/v1/chat/completions", "{\"model\":\"fast\"}").statusCode());
+        assertEquals(200, client.post("/v1/chat/completions", "sk-models", "{\"model\":\"fast\"}").statusCode());
     }
 
     @Test
     void policy_edits_apply_without_restart() throws Exception {
-        assertEquals(403, post("sk-models", "/v1/chat/completions", "{\"model\":\"o1\"}").statusCode());
+        assertEquals(403, client.post("/v1/chat/completions", "sk-models", "{\"model\":\"o1\"}").statusCode());
 
         TestEnv.rewriteKeys(KEYS_FILE, KEYS.replace("\"gpt-4o*\", ", "\"gpt-4o*\", \"o1\", ")
                 .replace("disabled: true", "disabled: false"));
         watcher.checkNow();
 
-        assertEquals(200, post("sk-models", "/v1/chat/completions", "{\"model\":\"o1\"}").statusCode());
-        assertEquals(200, post("sk-disabled", "/v1/chat/completions", "{\"model\":\"o1\"}").statusCode());
+        assertEquals(200, client.post("/v1/chat/completions", "sk-models", "{\"model\":\"o1\"}").statusCode());
+        assertEquals(200, client.post("/v1/chat/completions", "sk-disabled", "{\"model\":\"o1\"}").statusCode());
     }
 }

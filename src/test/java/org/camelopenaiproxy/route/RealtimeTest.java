@@ -27,6 +27,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.camelopenaiproxy.support.Metrics;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.WebSocketUpstream;
@@ -48,7 +49,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * subprotocol key, open sessions counted against max_concurrent, the idle limit.
  */
 @CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
-        properties = {TestEnv.PORT, TestEnv.HOST, "proxy.upstream.base-url={{sys:test.ws.url}}",
+        properties = {TestEnv.PORT, TestEnv.HOST, "proxy.upstream.base-url={{sys:test.realtime.upstream}}",
             TestEnv.UPSTREAM_API_KEY, "proxy.keys.file={{sys:test.realtime.keys}}", TestEnv.NO_RELOAD,
             TestEnv.QUICK_STOP, "proxy.websocket.idle-ms=3000", "proxy.websocket.max-frame-bytes=262144",
             "proxy.access-log.uri=stream:file?fileName={{sys:test.realtime.access}}"})
@@ -70,7 +71,8 @@ class RealtimeTest {
                 key_sha256: {{hash:sk-rt-chat}}
                 endpoints: ["/v1/chat/completions"]
             """;
-    static final Path KEYS_FILE = TestEnv.keysFileWith(KEYS);
+    static final TestSetup SETUP = TestSetup.named("realtime").keys(KEYS).file("access", "access.jsonl", "");
+    static final Path KEYS_FILE = SETUP.keysFile();
     static final WebSocketUpstream UPSTREAM;
     static final Vertx CLIENT_VERTX = Vertx.vertx();
     static final WebSocketClient CLIENT = CLIENT_VERTX.createWebSocketClient(new WebSocketClientOptions()
@@ -78,22 +80,15 @@ class RealtimeTest {
     static final String MODEL_URI = "/v1/realtime?model=gpt-4o-realtime-preview&foo=b%20r";
     static final ObjectMapper JSON = new ObjectMapper();
 
-    static final Path ACCESS_LOG;
+    static final Path ACCESS_LOG = SETUP.path("access.jsonl");
 
     static {
-        System.setProperty("test.realtime.keys", KEYS_FILE.toString());
-        try {
-            ACCESS_LOG = Files.createTempFile("realtime-access", ".jsonl");
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        System.setProperty("test.realtime.access", ACCESS_LOG.toString());
         try {
             UPSTREAM = new WebSocketUpstream();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        System.setProperty("test.ws.url", UPSTREAM.baseUrl());
+        SETUP.value("upstream", UPSTREAM.baseUrl());
     }
 
     private final int proxyPort = TestEnv.proxyPort(); // TestEnv's static set-up runs before the context starts
@@ -434,15 +429,13 @@ class RealtimeTest {
 
         first.ws.close();
         first.closed.get(10, TimeUnit.SECONDS);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        Session second = null;
-        while (second == null) {
+        Session second = Await.until(10, "the slot released when the session closed", () -> {
             try {
-                second = open(MODEL_URI, bearer("sk-rt-one"), null).get(10, TimeUnit.SECONDS);
+                return open(MODEL_URI, bearer("sk-rt-one"), null).get(10, TimeUnit.SECONDS);
             } catch (ExecutionException stillHeld) {
-                assertTrue(System.nanoTime() < deadline, "the slot was not released when the session closed");
+                return null;
             }
-        }
+        });
         second.next();
         second.ws.close();
     }

@@ -19,9 +19,11 @@ import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.Metrics;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,6 +31,8 @@ import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static org.camelopenaiproxy.support.OpenAiErrorAssert.assertOpenAiError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -49,14 +53,13 @@ class RouteReloadTest {
 
     static {
         try {
-            ROUTES = Files.createTempDirectory("proxy-routes");
             ORIGINAL = Files.readString(Path.of("routes/proxy.camel.yaml"));
-            Files.writeString(ROUTES.resolve("proxy.camel.yaml"), ORIGINAL);
-            Files.copy(Path.of("routes/audit.camel.yaml"), ROUTES.resolve("audit.camel.yaml"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        System.setProperty("test.routes.dir", ROUTES.toString());
+        ROUTES = TestSetup.named("routes").file("proxy", "proxy.camel.yaml", ORIGINAL)
+                .prepare(dir -> Files.copy(Path.of("routes/audit.camel.yaml"), dir.resolve("audit.camel.yaml")))
+                .exposeDir().dir();
     }
 
     /** The shipped pipeline plus a step that tags upstream requests with an OpenAI-Beta header. */
@@ -86,12 +89,8 @@ class RouteReloadTest {
                 StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private static void awaitIncrease(LongSupplier counter, long before) throws InterruptedException {
-        long deadline = System.nanoTime() + 15_000_000_000L;
-        while (counter.getAsLong() <= before) {
-            assertTrue(System.nanoTime() < deadline, "the edit was not picked up within 15 s");
-            Thread.sleep(20);
-        }
+    private static void awaitIncrease(LongSupplier counter, long before) throws Exception {
+        Await.that(15, "the edit picked up", () -> counter.getAsLong() > before);
     }
 
     private String lastBetaHeaderSeenUpstream() {
@@ -151,14 +150,14 @@ class RouteReloadTest {
         AtomicBoolean loadOn = new AtomicBoolean(true);
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         List<Thread> load = new ArrayList<>();
-        int[] sent = new int[4];
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
         for (int t = 0; t < 4; t++) {
             int slot = t;
             Thread th = new Thread(() -> {
                 while (loadOn.get()) {
                     try {
                         HttpResponse<String> r = client.postJson("/v1/chat/completions", "{\"n\":" + slot + "}");
-                        sent[slot]++;
+                        sent.incrementAndGet();
                         if (r.statusCode() != 200 || !r.body().equals("{\"ok\":true}")) {
                             failures.add(r.statusCode() + " " + r.body());
                         }
@@ -170,15 +169,17 @@ class RouteReloadTest {
             th.start();
             load.add(th);
         }
-        Thread.sleep(300); // let the slow call, the stream and the load be in flight: that is the scenario
+        // the slow call, the stream and the load in flight: that is the scenario
+        Await.that(10, "the slow call, the stream and the load at the upstream", () -> sent.get() >= 5
+                && upstream.findAll(postRequestedFor(urlEqualTo("/v1/slow"))).size() == 1
+                && upstream.findAll(postRequestedFor(urlEqualTo("/v1/stream"))).size() == 1);
+        int beforeEdit = sent.get();
         long before = reloader.applied();
         edit(tagged("edit-2"));
         awaitIncrease(reloader::applied, before);
         // keep the load on until requests demonstrably run through the new routes
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!"edit-2".equals(lastBetaHeaderSeenUpstream()) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.that(10, "requests through the new routes", () -> "edit-2".equals(lastBetaHeaderSeenUpstream())
+                && sent.get() >= beforeEdit + 10);
         loadOn.set(false);
         for (Thread th : load) {
             th.join(20_000);
@@ -186,7 +187,7 @@ class RouteReloadTest {
 
         assertEquals("edit-2", lastBetaHeaderSeenUpstream());
         assertTrue(failures.isEmpty(), "requests failed during the reload: " + failures);
-        assertTrue(sent[0] + sent[1] + sent[2] + sent[3] > 20, "too little load to prove anything");
+        assertTrue(sent.get() >= 20, "too little load to prove anything");
         HttpResponse<String> slowAnswer = slow.get();
         assertEquals(200, slowAnswer.statusCode());
         assertEquals("{\"slow\":true}", slowAnswer.body());

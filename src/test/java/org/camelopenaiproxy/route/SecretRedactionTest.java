@@ -24,6 +24,7 @@ import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.camelopenaiproxy.support.WebSocketUpstream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,34 +58,31 @@ class SecretRedactionTest {
     static final String OTHER_KEY = "other-deployment-secret-5c4b3a"; // no sk- prefix: only the exact match masks it
     static final String CLIENT_KEY = TestEnv.CLIENT_KEY;
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Path DIR;
     static final WebSocketUpstream WS_UPSTREAM;
     static final Vertx CLIENT_VERTX = Vertx.vertx();
     static final WebSocketClient WS_CLIENT = CLIENT_VERTX.createWebSocketClient();
 
     static {
         try {
-            DIR = Files.createTempDirectory("redaction");
             WS_UPSTREAM = new WebSocketUpstream();
-            Path keys = TestEnv.keysFileWith("keys:\n  - name: test-team\n    key_sha256: {{hash:" + CLIENT_KEY + "}}\n");
-            String base = "http://127.0.0.1:" + TestEnv.upstream().port();
-            Path upstreams = DIR.resolve("upstreams.yaml");
-            Files.writeString(upstreams, "upstreams:\n"
-                    + "  - name: primary\n    type: openai\n    base_url: " + base + "/v1\n"
-                    + "    api_key_env: TEST_REDACT_KEY\n    models: [\"gpt-*\"]\n"
-                    + "  - name: other\n    type: openai-compatible\n    base_url: " + base + "/other/v1\n"
-                    + "    api_key_env: TEST_REDACT_OTHER_KEY\n    models: [\"local-*\"]\n"
-                    + "  - name: realtime\n    type: openai\n    base_url: " + WS_UPSTREAM.baseUrl() + "\n"
-                    + "    api_key_env: TEST_REDACT_KEY\n    models: [\"rt-*\"]\n");
-            System.setProperty("TEST_REDACT_KEY", KEY);
-            System.setProperty("TEST_REDACT_OTHER_KEY", OTHER_KEY);
-            System.setProperty("test.redact.dir", DIR.toString());
-            System.setProperty("test.redact.keys", keys.toString());
-            System.setProperty("test.redact.upstreams", upstreams.toString());
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
     }
+
+    static final Path DIR = TestSetup.named("redact")
+            .keys("keys:\n  - name: test-team\n    key_sha256: {{hash:" + CLIENT_KEY + "}}\n")
+            .upstreams("upstreams:\n"
+                    + "  - name: primary\n    type: openai\n    base_url: {{wiremock}}/v1\n"
+                    + "    api_key_env: TEST_REDACT_KEY\n    models: [\"gpt-*\"]\n"
+                    + "  - name: other\n    type: openai-compatible\n    base_url: {{wiremock}}/other/v1\n"
+                    + "    api_key_env: TEST_REDACT_OTHER_KEY\n    models: [\"local-*\"]\n"
+                    + "  - name: realtime\n    type: openai\n    base_url: " + WS_UPSTREAM.baseUrl() + "\n"
+                    + "    api_key_env: TEST_REDACT_KEY\n    models: [\"rt-*\"]\n")
+            .secret("TEST_REDACT_KEY", KEY)
+            .secret("TEST_REDACT_OTHER_KEY", OTHER_KEY)
+            .exposeDir()
+            .dir();
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());

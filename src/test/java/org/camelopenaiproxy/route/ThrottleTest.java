@@ -16,8 +16,10 @@ import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.config.ConfigWatcher;
+import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -50,11 +52,8 @@ class ThrottleTest {
               - name: defaults
                 key_sha256: {{hash:sk-defaults}}
             """;
-    static final Path KEYS_FILE = TestEnv.keysFileWith(KEYS);
+    static final Path KEYS_FILE = TestSetup.named("throttle").keys(KEYS).keysFile();
 
-    static {
-        System.setProperty("test.throttle.keys", KEYS_FILE.toString());
-    }
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
@@ -86,15 +85,6 @@ class ThrottleTest {
         TestEnv.rewriteKeys(KEYS_FILE, KEYS);
     }
 
-    private HttpRequest chat(String key, String body) {
-        return client.request("/v1/chat/completions").header("Authorization", "Bearer " + key)
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
-    }
-
-    private HttpResponse<String> send(String key, String body) throws Exception {
-        return client.send(chat(key, body));
-    }
-
     @Test
     void twenty_parallel_requests_against_five_per_minute_give_exactly_five_successes() throws Exception {
         CountDownLatch start = new CountDownLatch(1);
@@ -103,7 +93,7 @@ class ThrottleTest {
             all.add(CompletableFuture.supplyAsync(() -> {
                 try {
                     start.await();
-                    return send("sk-rpm5", "{\"model\":\"gpt-4o-mini\"}");
+                    return client.chat("sk-rpm5", "{\"model\":\"gpt-4o-mini\"}");
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -142,14 +132,14 @@ class ThrottleTest {
                 .build(), HttpResponse.BodyHandlers.ofString());
         awaitUpstreamRequests(1);
 
-        HttpResponse<String> second = send("sk-conc1", "{}");
+        HttpResponse<String> second = client.chat("sk-conc1", "{}");
         assertOpenAiError(second, 429, "rate_limit_exceeded");
         assertTrue(second.body().contains("\"type\":\"concurrency\""));
         assertEquals("1", second.headers().firstValue("retry-after").orElse(null));
 
         assertEquals(200, stream.get().statusCode());
         assertTrue(stream.get().body().endsWith("data: [DONE]\n\n"));
-        assertEquals(200, send("sk-conc1", "{}").statusCode(), "slot not released when the stream ended");
+        assertEquals(200, client.chat("sk-conc1", "{}").statusCode(), "slot not released when the stream ended");
     }
 
     @Test
@@ -158,15 +148,15 @@ class ThrottleTest {
                 .header("Authorization", "Bearer sk-conc1").POST(HttpRequest.BodyPublishers.ofString("{\"stream\":true}"))
                 .build(), HttpResponse.BodyHandlers.ofInputStream());
         assertTrue(stream.body().read() >= 0);
-        assertEquals(429, send("sk-conc1", "{}").statusCode());
+        assertEquals(429, client.chat("sk-conc1", "{}").statusCode());
 
         stream.body().close();
 
-        long deadline = System.nanoTime() + 2_000_000_000L; // "at once": well within the 20 s the stream had left
-        int status;
-        do {
-            status = send("sk-conc1", "{}").statusCode();
-        } while (status == 429 && System.nanoTime() < deadline);
+        // "at once": well within the 20 s the stream had left
+        int status = Await.until(2, "the stream's slot released", () -> {
+            int s = client.chat("sk-conc1", "{}").statusCode();
+            return s == 429 ? null : s;
+        });
         assertEquals(200, status);
     }
 
@@ -175,7 +165,7 @@ class ThrottleTest {
         // each request reserves about 10 (body) + 400 (max_tokens) tokens; the upstream reports 30 used
         String body = "{\"model\":\"gpt-4o\",\"max_tokens\":400}";
         for (int i = 0; i < 8; i++) {
-            HttpResponse<String> r = send("sk-tpm1000", body);
+            HttpResponse<String> r = client.chat("sk-tpm1000", body);
             assertEquals(200, r.statusCode(), "request " + i + " refused: reservations were not reconciled");
             assertEquals("1000", r.headers().firstValue("x-ratelimit-limit-tokens").orElse(null));
         }
@@ -191,7 +181,7 @@ class ThrottleTest {
             burst.add(CompletableFuture.supplyAsync(() -> {
                 try {
                     start.await();
-                    return send("sk-tpm1000", body).statusCode();
+                    return client.chat("sk-tpm1000", body).statusCode();
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -207,7 +197,7 @@ class ThrottleTest {
 
     @Test
     void a_request_larger_than_the_whole_budget_is_refused_at_once() throws Exception {
-        HttpResponse<String> r = send("sk-tpm1000", "{\"model\":\"gpt-4o\",\"max_tokens\":5000}");
+        HttpResponse<String> r = client.chat("sk-tpm1000", "{\"model\":\"gpt-4o\",\"max_tokens\":5000}");
         assertOpenAiError(r, 429, "rate_limit_exceeded");
         assertTrue(r.body().contains("\"type\":\"tokens\""));
         assertEquals(0, upstream.getAllServeEvents().size());
@@ -215,7 +205,7 @@ class ThrottleTest {
 
     @Test
     void keys_without_limits_get_the_defaults_and_every_answer_carries_the_headers() throws Exception {
-        HttpResponse<String> r = send("sk-defaults", "{}");
+        HttpResponse<String> r = client.chat("sk-defaults", "{}");
         assertEquals(200, r.statusCode());
         assertEquals("100", r.headers().firstValue("x-ratelimit-limit-requests").orElse(null));
         assertEquals("99", r.headers().firstValue("x-ratelimit-remaining-requests").orElse(null));
@@ -224,7 +214,7 @@ class ThrottleTest {
 
         upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(400)
                 .withHeader("Content-Type", "application/json").withBody("{\"error\":{}}")));
-        HttpResponse<String> failed = send("sk-defaults", "{}");
+        HttpResponse<String> failed = client.chat("sk-defaults", "{}");
         assertEquals(400, failed.statusCode());
         assertEquals("98", failed.headers().firstValue("x-ratelimit-remaining-requests").orElse(null));
     }
@@ -232,28 +222,24 @@ class ThrottleTest {
     @Test
     void editing_keys_yaml_keeps_the_counters_of_unchanged_keys() throws Exception {
         for (int i = 0; i < 5; i++) {
-            assertEquals(200, send("sk-rpm5", "{}").statusCode());
+            assertEquals(200, client.chat("sk-rpm5", "{}").statusCode());
         }
-        assertEquals(429, send("sk-rpm5", "{}").statusCode());
+        assertEquals(429, client.chat("sk-rpm5", "{}").statusCode());
 
         TestEnv.rewriteKeys(KEYS_FILE, KEYS + "  - name: newcomer\n    key_sha256: {{hash:sk-new}}\n");
         watcher.checkNow();
 
-        assertEquals(200, send("sk-new", "{}").statusCode(), "the edit did not apply");
-        assertEquals(429, send("sk-rpm5", "{}").statusCode(), "an unchanged key's budget was reset by the edit");
+        assertEquals(200, client.chat("sk-new", "{}").statusCode(), "the edit did not apply");
+        assertEquals(429, client.chat("sk-rpm5", "{}").statusCode(), "an unchanged key's budget was reset by the edit");
 
         TestEnv.rewriteKeys(KEYS_FILE, KEYS.replace("requests_per_minute: 5", "requests_per_minute: 50"));
         watcher.checkNow();
-        HttpResponse<String> raised = send("sk-rpm5", "{}");
+        HttpResponse<String> raised = client.chat("sk-rpm5", "{}");
         assertEquals(200, raised.statusCode(), "a raised limit did not apply");
         assertEquals("50", raised.headers().firstValue("x-ratelimit-limit-requests").orElse(null));
     }
 
-    private void awaitUpstreamRequests(int n) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (upstream.getAllServeEvents().size() < n) {
-            assertTrue(System.nanoTime() < deadline, "upstream never saw the request");
-            Thread.sleep(10);
-        }
+    private void awaitUpstreamRequests(int n) throws Exception {
+        Await.that(10, "the upstream seeing " + n + " requests", () -> upstream.getAllServeEvents().size() >= n);
     }
 }

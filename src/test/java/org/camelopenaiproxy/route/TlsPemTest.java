@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.route;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -14,6 +13,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.TestCertificates;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,20 +27,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
             "proxy.tls.key-file={{sys:test.pem.dir}}/server-key.pem"})
 class TlsPemTest {
 
-    static final Path DIR;
+    static final Path DIR = TestSetup.named("pem").prepare(dir -> {
+        TestCertificates.create(dir, "server");
+        TestCertificates.create(dir, "other");
+        TestCertificates.exportPem(dir, "server");
+    }).exposeDir().dir();
     static final Vertx VERTX = Vertx.vertx();
-
-    static {
-        try {
-            DIR = Files.createTempDirectory("tls-pem");
-            TestCertificates.create(DIR, "server");
-            TestCertificates.create(DIR, "other");
-            TestCertificates.exportPem(DIR, "server");
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-        System.setProperty("test.pem.dir", DIR.toString());
-    }
 
     private final int port = TestEnv.proxyPort();
 

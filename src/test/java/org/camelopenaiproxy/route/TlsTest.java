@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.route;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -20,6 +19,7 @@ import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.RawHttp;
 import org.camelopenaiproxy.support.TestCertificates;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,20 +43,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             "proxy.tls.trust-file={{sys:test.tls.dir}}/client.pem"})
 class TlsTest {
 
-    static final Path DIR;
-    static final Vertx VERTX = Vertx.vertx();
-
-    static {
-        try {
-            DIR = Files.createTempDirectory("tls");
-            for (String name : new String[] {"server", "client", "stranger"}) {
-                TestCertificates.create(DIR, name);
-            }
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+    static final Path DIR = TestSetup.named("tls").prepare(dir -> {
+        for (String name : new String[] {"server", "client", "stranger"}) {
+            TestCertificates.create(dir, name);
         }
-        System.setProperty("test.tls.dir", DIR.toString());
-    }
+    }).exposeDir().dir();
+    static final Vertx VERTX = Vertx.vertx();
 
     private final WireMockServer upstream = TestEnv.upstream();
     private final int port = TestEnv.proxyPort();

@@ -4,6 +4,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.Test;
 
 import static org.camelopenaiproxy.support.OpenAiErrorAssert.assertOpenAiError;
@@ -14,9 +15,8 @@ import static org.camelopenaiproxy.support.OpenAiErrorAssert.assertOpenAiError;
             TestEnv.UPSTREAM_API_KEY, TestEnv.KEYS, TestEnv.NO_RELOAD, TestEnv.QUICK_STOP})
 class UnreachableUpstreamTest {
 
-    static {
-        System.setProperty("test.closed.url", "http://127.0.0.1:" + TestEnv.freePort() + "/v1");
-    }
+    static final TestSetup SETUP = TestSetup.named("closed").value("url",
+            "http://127.0.0.1:" + TestEnv.freePort() + "/v1");
 
     @Test
     void nobody_listening_gives_502() throws Exception {
