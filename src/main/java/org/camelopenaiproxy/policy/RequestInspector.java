@@ -75,7 +75,7 @@ public class RequestInspector implements Processor {
                     ? quoted(model) : model.getBytes(StandardCharsets.UTF_8))));
         }
         request.facts(new RequestFacts(requested, model, parsed.maxOutputTokens, parsed.stream, parsed.includeUsage,
-                bytes.length, parsed.zeroTemperature || parsed.seed));
+                PromptEstimate.tokens(bytes, body.length()), parsed.zeroTemperature || parsed.seed));
         if (model != null) {
             exchange.setProperty(MODEL, model);
         }

@@ -51,6 +51,9 @@ class ThrottleTest {
                 limits: { tokens_per_minute: 1000 }
               - name: defaults
                 key_sha256: {{hash:sk-defaults}}
+              - name: vision
+                key_sha256: {{hash:sk-vision}}
+                limits: { tokens_per_minute: 20000 }
             """;
     static final Path KEYS_FILE = TestSetup.named("throttle").keys(KEYS).keysFile();
 
@@ -193,6 +196,30 @@ class ThrottleTest {
             ok += f.get() == 200 ? 1 : 0;
         }
         assertTrue(ok >= 1 && ok <= 3, ok + " of 6 concurrent 410-token requests passed a 1000-token budget");
+    }
+
+    @Test
+    void an_inline_image_is_reserved_as_an_image_not_as_megabytes_of_text() throws Exception {
+        // 3 MiB of base64: as text that would be ~786k tokens, refused against 20,000 per minute at once
+        String image = "data:image/png;base64," + java.util.Base64.getEncoder().encodeToString(new byte[3 * 1024 * 1024 * 3 / 4]);
+        String body = "{\"model\":\"gpt-4o\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":["
+                + "{\"type\":\"text\",\"text\":\"What is in this picture?\"},"
+                + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + image + "\"}}]}]}";
+        HttpResponse<String> r = client.chat("sk-vision", body);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(1, upstream.getAllServeEvents().size());
+        long remaining = Long.parseLong(r.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow());
+        assertTrue(remaining > 20000 - 2 * 1536 - 1000 && remaining < 20000 - 1536,
+                "one attachment, its text and its output cap are reserved: " + remaining);
+        // and the request after it is admitted as usual
+        assertEquals(200, client.chat("sk-vision", "{\"model\":\"gpt-4o\",\"max_tokens\":100}").statusCode());
+
+        // the same size as plain text is still reserved by its length: refused before the upstream
+        String text = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\""
+                + "the quick brown fox ".repeat(150_000) + "\"}]}";
+        HttpResponse<String> refused = client.chat("sk-vision", text);
+        assertOpenAiError(refused, 429, "rate_limit_exceeded");
+        assertEquals(2, upstream.getAllServeEvents().size());
     }
 
     @Test
