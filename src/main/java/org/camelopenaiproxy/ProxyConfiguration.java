@@ -88,6 +88,7 @@ import org.camelopenaiproxy.upstream.EgressProxy;
 import org.camelopenaiproxy.upstream.HostOverrides;
 import org.camelopenaiproxy.upstream.UpstreamClients;
 import org.camelopenaiproxy.upstream.Deployment;
+import org.camelopenaiproxy.upstream.RetryBudget;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.Timeouts;
 import org.camelopenaiproxy.upstream.UpstreamSelector;
@@ -217,6 +218,16 @@ public class ProxyConfiguration implements CamelConfiguration {
     int breakerMinimumCalls;
     @PropertyInject("proxy.circuit-breaker.open-ms")
     long breakerOpenMillis;
+    @PropertyInject("proxy.circuit-breaker.half-open-calls")
+    int breakerHalfOpenCalls;
+    @PropertyInject("proxy.upstream.cooldown-ms")
+    long cooldownMillis;
+    @PropertyInject("proxy.upstream.max-cooldown-ms")
+    long maxCooldownMillis;
+    @PropertyInject("proxy.retry.budget-percent")
+    int retryBudgetPercent;
+    @PropertyInject("proxy.retry.budget-min-concurrent")
+    int retryBudgetMinConcurrent;
     @PropertyInject("proxy.dead-letter.include-body")
     boolean deadLetterIncludeBody;
     @PropertyInject("proxy.cache.enabled")
@@ -384,9 +395,11 @@ public class ProxyConfiguration implements CamelConfiguration {
                 defaultCompletionTokens));
         RetryPolicy retryPolicy = new RetryPolicy(retryMaxAttempts, retryMaxDelay, retryMaxTotal,
                 Arrays.stream(retryOnStatus.split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                        .map(Integer::valueOf).collect(Collectors.toSet()));
+                        .map(Integer::valueOf).collect(Collectors.toSet()),
+                new RetryBudget(retryBudgetPercent, retryBudgetMinConcurrent));
         CircuitBreakers breakers = new CircuitBreakers(breakerFailureRate, breakerWindow, breakerMinimumCalls,
-                Duration.ofMillis(breakerOpenMillis));
+                Duration.ofMillis(breakerOpenMillis), breakerHalfOpenCalls, cooldownMillis, maxCooldownMillis,
+                java.time.Clock.systemUTC());
         registry.bind("circuitBreakers", breakers);
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers.registry()).bindTo(meters);
         registry.bind("upstreams-health-check", new UpstreamsHealthCheck(upstreams::get, breakers));

@@ -28,8 +28,10 @@ import org.camelopenaiproxy.upstream.UpstreamFailure;
  * attempt (deployment, status or error, duration) and, unless {@code proxy.dead-letter.include-body}
  * is false, the request body (text, or base64 when it is not UTF-8). The line goes to the exchange
  * property {@link #LINE}, for the sink. Secrets are masked in the body and the messages (the upstream
- * keys, the key the client presented, {@code sk-...} and {@code Bearer} patterns). Only upstream failures are recorded: a request the proxy
- * refused itself (no deployment serves the model) is not a lost request.
+ * keys, the key the client presented, {@code sk-...} and {@code Bearer} patterns). Only requests whose
+ * client got a 5xx are recorded (the upstream's last 5xx, or the proxy's 502/504 when no upstream
+ * answered): a final 429 is the client's to retry, and a request the proxy refused itself (no
+ * deployment serves the model) is not a lost request.
  */
 public class DeadLetterRecord implements Processor {
 
@@ -54,6 +56,9 @@ public class DeadLetterRecord implements Processor {
             return;
         }
         ProxyException error = OpenAiError.from(failure);
+        if (error.status() < 500) {
+            return; // the client got the upstream's 429 (or another 4xx): its SDK retries, nothing was lost here
+        }
         org.camelopenaiproxy.observe.Redactor secrets = redactor.redactorFor(request);
         Map<String, Object> record = new LinkedHashMap<>();
         record.put("time", Instant.now().toString());

@@ -12,6 +12,7 @@ import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.limits.RateLimitException;
 import org.camelopenaiproxy.usage.Outcome;
 import org.camelopenaiproxy.stream.ResponseRelay;
+import org.camelopenaiproxy.upstream.UpstreamAnswer;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 
 /**
@@ -67,6 +68,13 @@ public class ResponseWriter {
         response.setStatusCode(status);
         if (contentType != null) {
             response.putHeader(ProxyHeaders.CONTENT_TYPE, contentType);
+        }
+        io.vertx.core.MultiMap upstreamHeaders = exchange.getProperty(UpstreamAnswer.HEADERS, io.vertx.core.MultiMap.class);
+        if (upstreamHeaders != null) {
+            // an upstream's own error answer: its headers, already masked
+            for (String name : upstreamHeaders.names()) {
+                response.headers().set(name, upstreamHeaders.getAll(name));
+            }
         }
         Long retryAfter = exchange.getProperty(ProxyRequest.RETRY_AFTER_MS, Long.class);
         if (retryAfter != null) {

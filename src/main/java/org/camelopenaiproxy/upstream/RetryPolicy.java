@@ -12,7 +12,8 @@ import org.camelopenaiproxy.http.StreamingBody;
  * asynchronously, with exponential backoff and jitter). Another attempt is made only when the last
  * one failed in a retryable way, the body can be sent again, the client is still there, attempts
  * are left, and the added time stays under the cap. When the upstream said how long to wait
- * ({@code Retry-After}), that wait is used instead of the backoff, if it fits under the caps.
+ * ({@code Retry-After}), that wait is used instead of the backoff, if it fits under the caps. And
+ * the shared {@link RetryBudget} must have room: retries never multiply a failing upstream's load.
  */
 public class RetryPolicy implements Expression {
 
@@ -20,12 +21,19 @@ public class RetryPolicy implements Expression {
     private final long maxDelayMillis;
     private final long maxTotalMillis;
     private final Set<Integer> retryStatuses;
+    private final RetryBudget budget;
 
-    public RetryPolicy(int maxAttempts, long maxDelayMillis, long maxTotalMillis, Set<Integer> retryStatuses) {
+    public RetryPolicy(int maxAttempts, long maxDelayMillis, long maxTotalMillis, Set<Integer> retryStatuses,
+            RetryBudget budget) {
         this.maxAttempts = maxAttempts;
         this.maxDelayMillis = maxDelayMillis;
         this.maxTotalMillis = maxTotalMillis;
         this.retryStatuses = retryStatuses;
+        this.budget = budget;
+    }
+
+    public RetryBudget budget() {
+        return budget;
     }
 
     /** As the error handler's {@code retryWhile} expression. */
@@ -56,9 +64,24 @@ public class RetryPolicy implements Expression {
             if (upstream.retryAfterMillis() > maxDelayMillis || elapsed + upstream.retryAfterMillis() > maxTotalMillis) {
                 return false; // the upstream wants more patience than we may spend
             }
+            if (!withinBudget(exchange)) {
+                return false;
+            }
             exchange.getMessage().setHeader(Exchange.REDELIVERY_DELAY, upstream.retryAfterMillis());
             return true;
         }
-        return elapsed < maxTotalMillis;
+        return elapsed < maxTotalMillis && withinBudget(exchange);
+    }
+
+    /** Takes a retry token (held until the retry's attempt has its outcome), if the budget allows. */
+    private boolean withinBudget(Exchange exchange) {
+        if (exchange.getProperty(RetryBudget.TOKEN) != null) {
+            return true; // asked twice about the same failure: the token is taken already
+        }
+        if (!budget.tryAcquireRetry()) {
+            return false;
+        }
+        exchange.setProperty(RetryBudget.TOKEN, Boolean.TRUE);
+        return true;
     }
 }
