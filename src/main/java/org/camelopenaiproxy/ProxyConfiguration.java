@@ -61,6 +61,7 @@ import org.camelopenaiproxy.http.ProxyServer;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.RequestBodyReader;
 import org.camelopenaiproxy.http.ResponseWriter;
+import org.camelopenaiproxy.http.ShutdownDrain;
 import org.camelopenaiproxy.http.UnreadBody;
 import org.camelopenaiproxy.limits.KeyRateLimiter;
 import org.camelopenaiproxy.limits.Limits;
@@ -68,6 +69,7 @@ import org.camelopenaiproxy.limits.LocalRateLimitStore;
 import org.camelopenaiproxy.policy.AccessPolicy;
 import org.camelopenaiproxy.policy.RequestInspector;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
+import org.camelopenaiproxy.stream.ActiveRelays;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import org.camelopenaiproxy.cache.CaffeineIdempotentRepository;
 import org.camelopenaiproxy.cache.CaffeineResponseStore;
@@ -76,6 +78,7 @@ import org.camelopenaiproxy.cache.IdempotencyKey;
 import org.camelopenaiproxy.cache.ResponseCache;
 import org.camelopenaiproxy.cache.StoredResponse;
 import org.camelopenaiproxy.config.Glob;
+import org.camelopenaiproxy.deadletter.DeadLetterQueue;
 import org.camelopenaiproxy.deadletter.DeadLetterRecord;
 import org.camelopenaiproxy.deadletter.ExhaustedResponder;
 import org.camelopenaiproxy.deadletter.UpstreamRoutes;
@@ -276,6 +279,8 @@ public class ProxyConfiguration implements CamelConfiguration {
     String realtimeUri;
     @PropertyInject(value = "proxy.egress.url", defaultValue = "")
     String egressUrl;
+    @PropertyInject("proxy.shutdown.drain-ms")
+    long drainMillis;
     @PropertyInject(value = "proxy.trusted-proxies", defaultValue = "")
     String trustedProxies;
 
@@ -409,7 +414,8 @@ public class ProxyConfiguration implements CamelConfiguration {
         registry.bind("realtimeInspector", new RealtimeInspector(requestInspector));
         registry.bind("realtimeConnect", new RealtimeConnect(upstreamClients, selector, retryPolicy, timeouts, gate,
                 retryMaxAttempts, errorRedactor));
-        registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody, errorRedactor));
+        DeadLetterRecord deadLetterRecord = new DeadLetterRecord(deadLetterIncludeBody, errorRedactor);
+        registry.bind("deadLetterRecord", deadLetterRecord);
         registry.bind("exhaustedResponder", new ExhaustedResponder());
         context.addRoutes(new UpstreamRoutes(retryPolicy, retryMaxAttempts, retryInitialDelay, retryMaxDelay));
         registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
@@ -424,7 +430,11 @@ public class ProxyConfiguration implements CamelConfiguration {
         RequestObserver observer = new RequestObserver(context, vertx, eventsUri, metrics, eventsBatchMillis, eventsBatchMax);
         registry.bind("requestEvent", new RequestEventMessage());
         registry.bind("requestEventLines", new RequestEventLines());
-        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts, errorRedactor),
+        ActiveRelays activeRelays = new ActiveRelays();
+        DeadLetterQueue deadLetterQueue = new DeadLetterQueue(context,
+                "seda:dead-letter?size={{proxy.dead-letter.queue-size}}&blockWhenFull=false", deadLetterRecord);
+        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts, errorRedactor,
+                deadLetterQueue, activeRelays),
                 new UnreadBody(vertx, Math.min(requestBufferBytes, maxRequestBytes), readTimeoutMillis));
         ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, responseWriter, observer);
         registry.bind("proxyEntry", entry);
@@ -445,6 +455,9 @@ public class ProxyConfiguration implements CamelConfiguration {
                     return management == null ? null : management.getRouter();
                 } : null);
         registry.bind("proxyServer", server);
+        ShutdownDrain drain = new ShutdownDrain(drainMillis, observer::inFlight, activeRelays);
+        server.drainWith(drain);
+        registry.bind("draining-health-check", drain);
         registry.bind("connectionGuard", connections);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override
@@ -452,7 +465,8 @@ public class ProxyConfiguration implements CamelConfiguration {
                 if (event instanceof CamelEvent.CamelContextStartedEvent) {
                     server.start(); // the routes are up: open the API listener
                 } else if (event instanceof CamelEvent.CamelContextStoppingEvent) {
-                    server.stop(); // no new requests
+                    drain.drain(); // not ready, new requests refused, those in flight finish (or end with an error event)
+                    server.stop();
                     observer.flush(); // the sink routes then drain their queues before they stop
                 }
             }
