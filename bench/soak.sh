@@ -68,11 +68,6 @@ upstreams:
     api_key_env: SOAK_UPSTREAM_KEY
     models: ["*"]
 YAML
-cat >"$WORK/application.properties" <<PROPS
-proxy.access-log.uri=file:$WORK?fileName=access.jsonl&fileExist=Append
-proxy.audit.uri=file:$WORK?fileName=audit.jsonl&fileExist=Append
-proxy.dead-letter.uri=file:$WORK?fileName=dead-letter.jsonl&fileExist=Append&appendChars=\\n
-PROPS
 
 start_upstream() {  # name port -> prints pid
   "$JAVA" -cp "$CP:$WORK/classes" SoakUpstream "$2" "$1" >>"$LOGS/upstream-$1.log" 2>&1 &
@@ -84,7 +79,8 @@ PID_B=$(start_upstream b "$PORT_B"); PIDS+=("$PID_B")
 wait_port "$PORT_A"; wait_port "$PORT_B"
 
 SOAK_UPSTREAM_KEY="$UPSTREAM_KEY" PROXY_PORT=$PROXY_PORT PROXY_HOST=127.0.0.1 PROXY_KEYS_FILE="$WORK/keys.yaml" \
-  PROXY_UPSTREAMS_FILE="$WORK/upstreams.yaml" PROXY_CONFIG_FILE="$WORK/application.properties" \
+  PROXY_UPSTREAMS_FILE="$WORK/upstreams.yaml" PROXY_ACCESS_LOG_URI="stream:file?fileName=$WORK/access.jsonl" \
+  PROXY_AUDIT_URI="stream:file?fileName=$WORK/audit.jsonl" PROXY_DEAD_LETTER_URI="stream:file?fileName=$WORK/dead-letter.jsonl" \
   OPENAI_API_KEY="$UPSTREAM_KEY" "$JAVA" ${PROXY_OPTS:-} -jar "$WORK/proxy.jar" >"$LOGS/proxy.log" 2>&1 &
 PROXY_PID=$!; PIDS+=("$PROXY_PID")
 for _ in $(seq 1 600); do

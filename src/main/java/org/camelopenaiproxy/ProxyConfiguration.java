@@ -398,17 +398,17 @@ public class ProxyConfiguration implements CamelConfiguration {
                 defaultTokensPerMinute > 0 ? defaultTokensPerMinute : null);
         registry.bind("throttle", new KeyRateLimiter(new LocalRateLimitStore(), defaults, maxInFlight,
                 defaultCompletionTokens));
-        RetryPolicy retryPolicy = new RetryPolicy(retryMaxAttempts, retryMaxDelay, retryMaxTotal,
-                Arrays.stream(retryOnStatus.split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                        .map(Integer::valueOf).collect(Collectors.toSet()),
-                new RetryBudget(retryBudgetPercent, retryBudgetMinConcurrent));
         CircuitBreakers breakers = new CircuitBreakers(breakerFailureRate, breakerWindow, breakerMinimumCalls,
                 Duration.ofMillis(breakerOpenMillis), breakerHalfOpenCalls, cooldownMillis, maxCooldownMillis,
                 java.time.Clock.systemUTC());
+        UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
+        RetryPolicy retryPolicy = new RetryPolicy(retryMaxAttempts, retryMaxDelay, retryMaxTotal,
+                Arrays.stream(retryOnStatus.split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                        .map(Integer::valueOf).collect(Collectors.toSet()),
+                new RetryBudget(retryBudgetPercent, retryBudgetMinConcurrent), selector);
         registry.bind("circuitBreakers", breakers);
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers.registry()).bindTo(meters);
         registry.bind("upstreams-health-check", new UpstreamsHealthCheck(upstreams::get, breakers));
-        UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
         registry.bind("upstreamCall", new UpstreamCall(upstreamClients, selector, retryPolicy, timeouts, gate,
                 errorRedactor));
         registry.bind("realtimeInspector", new RealtimeInspector(requestInspector));

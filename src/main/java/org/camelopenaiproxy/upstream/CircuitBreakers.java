@@ -107,6 +107,13 @@ public class CircuitBreakers {
         return new Permit(deployment, model, connection, http, false);
     }
 
+    /** Whether the deployment looks able to take the model's requests now (closed breakers, not cooling down). */
+    public boolean healthy(Deployment deployment, String model) {
+        return coolingEnd(deployment, model) == null
+                && forDeployment(deployment.name()).getState() == CircuitBreaker.State.CLOSED
+                && forModel(deployment.name(), model).getState() == CircuitBreaker.State.CLOSED;
+    }
+
     /** A permit in panic mode: nothing better is left, the request goes to this deployment anyway. */
     public Permit panic(Deployment deployment, String model) {
         return new Permit(deployment, model, forDeployment(deployment.name()), forModel(deployment.name(), model), true);

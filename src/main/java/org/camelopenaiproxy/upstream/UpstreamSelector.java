@@ -92,6 +92,19 @@ public class UpstreamSelector {
                 "No upstream deployment serves model '" + model + "'.");
     }
 
+    /**
+     * True when a deployment not tried yet in this request serves the model and looks healthy: a
+     * retry there is a failover, which adds no load to the deployment that failed.
+     */
+    public boolean canFailOver(String model, Set<String> tried) {
+        for (Deployment d : pool.get()) {
+            if (d.serves(model) && !tried.contains(d.name()) && breakers.healthy(d, model)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** True when some deployment serves the model at all (else the answer is 404, not 503). */
     public boolean anyServes(String model) {
         for (Deployment d : pool.get()) {

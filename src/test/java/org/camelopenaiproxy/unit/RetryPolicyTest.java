@@ -54,7 +54,7 @@ class RetryPolicyTest {
     @Test
     void when_the_budget_is_spent_the_failure_is_final_and_the_client_gets_the_upstreams_answer() {
         RetryBudget budget = new RetryBudget(20, 1);
-        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(500), budget);
+        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(500), budget, null);
         Exchange first = failedWith(answered(500, 0));
         Exchange second = failedWith(answered(500, 0));
 
@@ -67,10 +67,35 @@ class RetryPolicyTest {
 
     @Test
     void a_retry_after_beyond_the_cap_is_not_waited_for() {
-        RetryPolicy policy = new RetryPolicy(3, 2_000, 30_000, Set.of(429), new RetryBudget(20, 3));
+        RetryPolicy policy = new RetryPolicy(3, 2_000, 30_000, Set.of(429), new RetryBudget(20, 3), null);
         assertFalse(policy.shouldRetry(failedWith(answered(429, 20_000))), "the client gets the 429 and its Retry-After");
         Exchange shortWait = failedWith(answered(429, 500));
         assertTrue(policy.shouldRetry(shortWait));
         assertEquals(500L, shortWait.getMessage().getHeader(Exchange.REDELIVERY_DELAY));
+    }
+
+    @Test
+    void a_failover_to_a_healthy_deployment_not_tried_yet_needs_no_budget() {
+        TestClock clock = new TestClock();
+        org.camelopenaiproxy.upstream.CircuitBreakers breakers = new org.camelopenaiproxy.upstream.CircuitBreakers(
+                50, 4, 4, java.time.Duration.ofSeconds(1), 5, 1000, 60_000, clock);
+        org.camelopenaiproxy.upstream.Deployment a = CircuitBreakersTest.deployment("a");
+        org.camelopenaiproxy.upstream.Deployment b = CircuitBreakersTest.deployment("b");
+        RetryBudget spent = new RetryBudget(0, 0);
+        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(500), spent,
+                new org.camelopenaiproxy.upstream.UpstreamSelector(() -> java.util.List.of(a, b), breakers));
+        Exchange failedOnA = failedWith(answered(500, 0));
+        ProxyRequest request = ProxyRequest.of(failedOnA);
+        request.facts(new org.camelopenaiproxy.policy.RequestFacts("m", "m", null, false, false, 0, false));
+        request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 500, null, 1_000_000));
+
+        assertTrue(policy.shouldRetry(failedOnA), "b is healthy and untried: failing over adds nothing to a's load");
+        assertEquals(0, spent.retriesInFlight());
+
+        for (int i = 0; i < 4; i++) {
+            breakers.acquire(b, "m").httpFailed(1_000_000, 500);
+        }
+        failedOnA.removeProperty(RetryBudget.TOKEN);
+        assertFalse(policy.shouldRetry(failedOnA), "b is open too: a retry would be panic load, and the budget is spent");
     }
 }
