@@ -44,8 +44,8 @@ public class UpstreamsHealthCheck extends AbstractHealthCheck {
                 usable++;
             }
         }
-        for (CircuitBreaker cb : breakers.registry().getAllCircuitBreakers()) {
-            if (cb.getName().indexOf('/') > 0) { // deployment/model: the breaker of HTTP 5xx answers
+        for (CircuitBreaker cb : breakers.modelBreakers()) { // deployment/model: the breakers of 5xx answers
+            if (cb.getState() != CircuitBreaker.State.CLOSED) {
                 builder.detail("upstream." + cb.getName(), cb.getState().name());
             }
         }

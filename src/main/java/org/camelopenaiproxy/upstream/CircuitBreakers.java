@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
@@ -31,6 +33,7 @@ import org.slf4j.LoggerFactory;
 public class CircuitBreakers {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitBreakers.class);
+    static final int MAX_MODEL_BREAKERS = 10_000;
 
     private final CircuitBreakerRegistry registry;
     private final Duration openFor;
@@ -38,6 +41,12 @@ public class CircuitBreakers {
     private final long maxCooldownMillis;
     private final Clock clock;
     private final Map<String, CircuitBreaker> byName = new ConcurrentHashMap<>();
+    /**
+     * Per deployment and model: outside the registry (a model name comes from the client, so it is
+     * no metric label) and bounded, the least recently used forgotten (a forgotten one starts closed).
+     */
+    private final Cache<String, CircuitBreaker> byModel = Caffeine.newBuilder().maximumSize(MAX_MODEL_BREAKERS).build();
+    private final CircuitBreakerConfig config;
     /** breaker name -> when its open state ends (present while open). */
     private final Map<String, Instant> openUntil = new ConcurrentHashMap<>();
     /** deployment/model -> when its 429 cool-down ends. */
@@ -49,7 +58,7 @@ public class CircuitBreakers {
         this.defaultCooldownMillis = defaultCooldownMillis;
         this.maxCooldownMillis = maxCooldownMillis;
         this.clock = clock;
-        this.registry = CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
+        this.config = CircuitBreakerConfig.custom()
                 .failureRateThreshold(failureRatePercent)
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
                 .slidingWindowSize(window)
@@ -61,7 +70,8 @@ public class CircuitBreakers {
                 .automaticTransitionFromOpenToHalfOpenEnabled(false)
                 .clock(clock)
                 .recordExceptions(Throwable.class)
-                .build());
+                .build();
+        this.registry = CircuitBreakerRegistry.of(config);
     }
 
     /** The connection-level breaker of a deployment (also what readiness shows). */
@@ -71,23 +81,36 @@ public class CircuitBreakers {
 
     /** The HTTP-answer breaker of a deployment for one model. */
     public CircuitBreaker forModel(String deployment, String model) {
-        return breaker(deployment + "/" + (model == null ? "" : model));
+        return byModel.get(key(deployment, model), n -> observed(CircuitBreaker.of(n, config)));
+    }
+
+    /** The per-model breakers now known (for the health details). */
+    public java.util.Collection<CircuitBreaker> modelBreakers() {
+        return byModel.asMap().values();
+    }
+
+    /** "deployment/model": the name of an HTTP-answer breaker and the key of a cool-down. */
+    private static String key(String deployment, String model) {
+        return deployment + "/" + (model == null ? "" : model);
     }
 
     private CircuitBreaker breaker(String name) {
         CircuitBreaker cb = byName.get(name);
-        return cb != null ? cb : byName.computeIfAbsent(name, n -> {
-            CircuitBreaker created = registry.circuitBreaker(n);
-            created.getEventPublisher().onStateTransition(e -> {
-                if (e.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
-                    openUntil.put(n, clock.instant().plus(openFor));
-                } else {
-                    openUntil.remove(n);
-                }
-                LOG.warn("Circuit breaker of upstream '{}': {}", n, e.getStateTransition());
-            });
-            return created;
+        return cb != null ? cb : byName.computeIfAbsent(name, n -> observed(registry.circuitBreaker(n)));
+    }
+
+    /** Logs state changes and remembers until when an open breaker stays open. */
+    private CircuitBreaker observed(CircuitBreaker created) {
+        String n = created.getName();
+        created.getEventPublisher().onStateTransition(e -> {
+            if (e.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
+                openUntil.put(n, clock.instant().plus(openFor));
+            } else {
+                openUntil.remove(n);
+            }
+            LOG.warn("Circuit breaker of upstream '{}': {}", n, e.getStateTransition());
         });
+        return created;
     }
 
     /** A normal permit, or {@code null} when a breaker refuses or the deployment cools down for the model. */
@@ -123,7 +146,7 @@ public class CircuitBreakers {
     public Instant availableAt(Deployment deployment, String model) {
         Instant at = Instant.MIN;
         for (Instant end : new Instant[] {coolingEnd(deployment, model), openUntil.get(deployment.name()),
-            openUntil.get(deployment.name() + "/" + (model == null ? "" : model))}) {
+            openUntil.get(key(deployment.name(), model))}) {
             if (end != null && end.isAfter(at)) {
                 at = end;
             }
@@ -132,7 +155,7 @@ public class CircuitBreakers {
     }
 
     private Instant coolingEnd(Deployment deployment, String model) {
-        String key = deployment.name() + "/" + (model == null ? "" : model);
+        String key = key(deployment.name(), model);
         Instant end = coolingUntil.get(key);
         if (end != null && !end.isAfter(clock.instant())) {
             coolingUntil.remove(key, end);
@@ -208,7 +231,7 @@ public class CircuitBreakers {
 
         /** A 429: no health verdict; the deployment cools down for the model. */
         public void rateLimited(long nanos, long retryAfterMillis) {
-            coolingUntil.put(deployment.name() + "/" + (model == null ? "" : model),
+            coolingUntil.put(key(deployment.name(), model),
                     clock.instant().plusMillis(cooldownMillis(retryAfterMillis)));
             if (panic) {
                 close(connection);
