@@ -63,6 +63,7 @@ import org.camelopenaiproxy.http.BodyLimits;
 import org.camelopenaiproxy.http.BufferBudget;
 import org.camelopenaiproxy.http.RequestBodyReader;
 import org.camelopenaiproxy.http.ResponseWriter;
+import org.camelopenaiproxy.http.ShutdownDrain;
 import org.camelopenaiproxy.http.UnreadBody;
 import org.camelopenaiproxy.limits.KeyRateLimiter;
 import org.camelopenaiproxy.limits.Limits;
@@ -70,6 +71,7 @@ import org.camelopenaiproxy.limits.LocalRateLimitStore;
 import org.camelopenaiproxy.policy.AccessPolicy;
 import org.camelopenaiproxy.policy.RequestInspector;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
+import org.camelopenaiproxy.stream.ActiveRelays;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import com.github.benmanes.caffeine.cache.Ticker;
 import org.camelopenaiproxy.cache.CaffeineIdempotentRepository;
@@ -82,6 +84,7 @@ import org.camelopenaiproxy.cache.IdempotencyKey;
 import org.camelopenaiproxy.cache.ResponseCache;
 import org.camelopenaiproxy.cache.StoredResponse;
 import org.camelopenaiproxy.config.Glob;
+import org.camelopenaiproxy.deadletter.DeadLetterQueue;
 import org.camelopenaiproxy.deadletter.DeadLetterRecord;
 import org.camelopenaiproxy.deadletter.ExhaustedResponder;
 import org.camelopenaiproxy.deadletter.UpstreamRoutes;
@@ -94,6 +97,7 @@ import org.camelopenaiproxy.upstream.EgressProxy;
 import org.camelopenaiproxy.upstream.HostOverrides;
 import org.camelopenaiproxy.upstream.UpstreamClients;
 import org.camelopenaiproxy.upstream.Deployment;
+import org.camelopenaiproxy.upstream.RetryBudget;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.Timeouts;
 import org.camelopenaiproxy.upstream.UpstreamSelector;
@@ -244,6 +248,16 @@ public class ProxyConfiguration implements CamelConfiguration {
     int breakerMinimumCalls;
     @PropertyInject("proxy.circuit-breaker.open-ms")
     long breakerOpenMillis;
+    @PropertyInject("proxy.circuit-breaker.half-open-calls")
+    int breakerHalfOpenCalls;
+    @PropertyInject("proxy.upstream.cooldown-ms")
+    long cooldownMillis;
+    @PropertyInject("proxy.upstream.max-cooldown-ms")
+    long maxCooldownMillis;
+    @PropertyInject("proxy.retry.budget-percent")
+    int retryBudgetPercent;
+    @PropertyInject("proxy.retry.budget-min-concurrent")
+    int retryBudgetMinConcurrent;
     @PropertyInject("proxy.dead-letter.include-body")
     boolean deadLetterIncludeBody;
     @PropertyInject("proxy.cache.enabled")
@@ -292,6 +306,8 @@ public class ProxyConfiguration implements CamelConfiguration {
     String realtimeUri;
     @PropertyInject(value = "proxy.egress.url", defaultValue = "")
     String egressUrl;
+    @PropertyInject("proxy.shutdown.drain-ms")
+    long drainMillis;
     @PropertyInject(value = "proxy.trusted-proxies", defaultValue = "")
     String trustedProxies;
 
@@ -415,21 +431,24 @@ public class ProxyConfiguration implements CamelConfiguration {
                 defaultTokensPerMinute > 0 ? defaultTokensPerMinute : null);
         registry.bind("throttle", new KeyRateLimiter(existing(registry, RATE_LIMIT_STORE, RateLimitStore.class,
                 LocalRateLimitStore::new), defaults, maxInFlight, defaultCompletionTokens));
+        CircuitBreakers breakers = new CircuitBreakers(breakerFailureRate, breakerWindow, breakerMinimumCalls,
+                Duration.ofMillis(breakerOpenMillis), breakerHalfOpenCalls, cooldownMillis, maxCooldownMillis,
+                java.time.Clock.systemUTC());
+        UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
         RetryPolicy retryPolicy = new RetryPolicy(retryMaxAttempts, retryMaxDelay, retryMaxTotal,
                 Arrays.stream(retryOnStatus.split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                        .map(Integer::valueOf).collect(Collectors.toSet()));
-        CircuitBreakers breakers = new CircuitBreakers(breakerFailureRate, breakerWindow, breakerMinimumCalls,
-                Duration.ofMillis(breakerOpenMillis));
+                        .map(Integer::valueOf).collect(Collectors.toSet()),
+                new RetryBudget(retryBudgetPercent, retryBudgetMinConcurrent), selector);
         registry.bind("circuitBreakers", breakers);
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers.registry()).bindTo(meters);
         registry.bind("upstreams-health-check", new UpstreamsHealthCheck(upstreams::get, breakers));
-        UpstreamSelector selector = new UpstreamSelector(upstreams::get, breakers);
         registry.bind("upstreamCall", new UpstreamCall(upstreamClients, selector, retryPolicy, timeouts, gate,
                 errorRedactor));
         registry.bind("realtimeInspector", new RealtimeInspector(requestInspector));
         registry.bind("realtimeConnect", new RealtimeConnect(upstreamClients, selector, retryPolicy, timeouts, gate,
                 retryMaxAttempts, errorRedactor));
-        registry.bind("deadLetterRecord", new DeadLetterRecord(deadLetterIncludeBody, errorRedactor));
+        DeadLetterRecord deadLetterRecord = new DeadLetterRecord(deadLetterIncludeBody, errorRedactor);
+        registry.bind("deadLetterRecord", deadLetterRecord);
         registry.bind("exhaustedResponder", new ExhaustedResponder());
         context.addRoutes(new UpstreamRoutes(retryPolicy, retryMaxAttempts, retryInitialDelay, retryMaxDelay));
         registry.bind("openAiErrorResponder", new OpenAiErrorResponder());
@@ -444,7 +463,11 @@ public class ProxyConfiguration implements CamelConfiguration {
         RequestObserver observer = new RequestObserver(context, vertx, eventsUri, metrics, eventsBatchMillis, eventsBatchMax);
         registry.bind("requestEvent", new RequestEventMessage());
         registry.bind("requestEventLines", new RequestEventLines());
-        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts, errorRedactor),
+        ActiveRelays activeRelays = new ActiveRelays();
+        DeadLetterQueue deadLetterQueue = new DeadLetterQueue(context,
+                "seda:dead-letter?size={{proxy.dead-letter.queue-size}}&blockWhenFull=false", deadLetterRecord);
+        ResponseWriter responseWriter = new ResponseWriter(new ResponseRelay(vertx, timeouts, errorRedactor,
+                deadLetterQueue, activeRelays),
                 new UnreadBody(vertx, Math.min(requestBufferBytes, maxRequestBytes), readTimeoutMillis));
         ProxyEntry entry = new ProxyEntry(context, pipelineUri, gate, responseWriter, observer);
         registry.bind("proxyEntry", entry);
@@ -465,6 +488,9 @@ public class ProxyConfiguration implements CamelConfiguration {
                     return management == null ? null : management.getRouter();
                 } : null);
         registry.bind("proxyServer", server);
+        ShutdownDrain drain = new ShutdownDrain(drainMillis, observer::inFlight, activeRelays);
+        server.drainWith(drain);
+        registry.bind("draining-health-check", drain);
         registry.bind("connectionGuard", connections);
         context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
             @Override
@@ -472,7 +498,8 @@ public class ProxyConfiguration implements CamelConfiguration {
                 if (event instanceof CamelEvent.CamelContextStartedEvent) {
                     server.start(); // the routes are up: open the API listener
                 } else if (event instanceof CamelEvent.CamelContextStoppingEvent) {
-                    server.stop(); // no new requests
+                    drain.drain(); // not ready, new requests refused, those in flight finish (or end with an error event)
+                    server.stop();
                     observer.flush(); // the sink routes then drain their queues before they stop
                 }
             }

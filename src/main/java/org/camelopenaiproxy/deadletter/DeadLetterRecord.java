@@ -28,8 +28,10 @@ import org.camelopenaiproxy.upstream.UpstreamFailure;
  * attempt (deployment, status or error, duration) and, unless {@code proxy.dead-letter.include-body}
  * is false, the request body (text, or base64 when it is not UTF-8). The line goes to the exchange
  * property {@link #LINE}, for the sink. Secrets are masked in the body and the messages (the upstream
- * keys, the key the client presented, {@code sk-...} and {@code Bearer} patterns). Only upstream failures are recorded: a request the proxy
- * refused itself (no deployment serves the model) is not a lost request.
+ * keys, the key the client presented, {@code sk-...} and {@code Bearer} patterns). Only requests whose
+ * client got a 5xx are recorded (the upstream's last 5xx, or the proxy's 502/504 when no upstream
+ * answered): a final 429 is the client's to retry, and a request the proxy refused itself (no
+ * deployment serves the model) is not a lost request.
  */
 public class DeadLetterRecord implements Processor {
 
@@ -54,16 +56,37 @@ public class DeadLetterRecord implements Processor {
             return;
         }
         ProxyException error = OpenAiError.from(failure);
+        if (error.status() < 500) {
+            return; // the client got the upstream's 429 (or another 4xx): its SDK retries, nothing was lost here
+        }
+        Object body = exchange.getMessage().getBody();
+        String line = line(request, exchange.getMessage().getHeader(Exchange.HTTP_METHOD, String.class), error.status(),
+                error.getMessage(), exchange.getProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, String.class),
+                body instanceof Buffer buffer ? buffer : null);
+        if (line != null) {
+            exchange.setProperty(LINE, line);
+        }
+    }
+
+    /**
+     * The record of a request whose client got a 5xx or a stream cut by an error event, or
+     * {@code null} when the request has one already (exactly one per request).
+     */
+    public String line(ProxyRequest request, String method, int status, String message, String upstreamError,
+            Buffer body) throws JsonProcessingException {
+        if (request.deadLettered()) {
+            return null;
+        }
         org.camelopenaiproxy.observe.Redactor secrets = redactor.redactorFor(request);
         Map<String, Object> record = new LinkedHashMap<>();
         record.put("time", Instant.now().toString());
         record.put("request_id", request.requestId());
         record.put("key", request.client() == null ? null : request.client().name());
-        record.put("method", exchange.getMessage().getHeader(Exchange.HTTP_METHOD, String.class));
+        record.put("method", method);
         record.put("endpoint", request.path());
         record.put("model", request.facts().model());
-        record.put("status", error.status());
-        record.put("error", secrets.redact(error.getMessage()));
+        record.put("status", status);
+        record.put("error", secrets.redact(message));
         List<Map<String, Object>> attempts = new ArrayList<>();
         for (Attempt a : request.attempts()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -78,21 +101,19 @@ public class DeadLetterRecord implements Processor {
             attempts.add(m);
         }
         record.put("attempts", attempts);
-        String upstreamError = exchange.getProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, String.class);
         if (upstreamError != null && !upstreamError.isEmpty()) {
             // what the upstream said last (already masked), cut so one record stays one short line
             record.put("upstream_error", upstreamError.length() > 2048 ? upstreamError.substring(0, 2048) : upstreamError);
         }
-        Object body = exchange.getMessage().getBody();
-        if (includeBody && body instanceof Buffer buffer) {
-            byte[] bytes = buffer.getBytes();
+        if (includeBody && body != null) {
+            byte[] bytes = body.getBytes();
             try {
                 record.put("body", secrets.redact(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString()));
             } catch (CharacterCodingException binary) {
                 record.put("body_base64", Base64.getEncoder().encodeToString(bytes));
             }
         }
-        exchange.setProperty(LINE, JSON.writeValueAsString(record));
         request.markDeadLettered();
+        return JSON.writeValueAsString(record);
     }
 }

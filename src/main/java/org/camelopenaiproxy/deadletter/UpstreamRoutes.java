@@ -1,6 +1,7 @@
 package org.camelopenaiproxy.deadletter;
 
 import org.apache.camel.LoggingLevel;
+import org.apache.camel.ShutdownRunningTask;
 import org.apache.camel.builder.RouteBuilder;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 
@@ -59,6 +60,7 @@ public class UpstreamRoutes extends RouteBuilder {
                     .onPrepare(tap -> tap.getMessage().setBody(tap.getProperty(DeadLetterRecord.LINE)));
 
         from("seda:dead-letter?size={{proxy.dead-letter.queue-size}}").routeId("dead-letter-sink")
+                .shutdownRunningTask(ShutdownRunningTask.CompleteAllTasks) // write what is queued before stopping
                 .errorHandler(noErrorHandler())
                 .onException(Exception.class).handled(true)
                     .log(LoggingLevel.ERROR, "Dead-letter sink {{proxy.dead-letter.uri}} failed: ${exception.message}")

@@ -45,6 +45,7 @@ public class ProxyServer extends ServiceSupport {
     private final ProxyEntry entry;
     private final Supplier<Router> managementRouter;
     private final List<HttpServer> servers = new ArrayList<>();
+    private volatile ShutdownDrain drain;
 
     /** @param managementRouter Camel's management router to serve {@code /observe/**} here, or {@code null} */
     public ProxyServer(Vertx vertx, ListenerSettings settings, ConnectionGuard connections, EdgeGuard guard,
@@ -88,6 +89,9 @@ public class ProxyServer extends ServiceSupport {
                     })
                     .invalidRequestHandler(this::invalidRequest)
                     .requestHandler(req -> {
+                        if (drain != null && drain.refused(req)) {
+                            return;
+                        }
                         if (guard.admit(req, entry)) {
                             router.handle(req);
                         }
@@ -116,6 +120,11 @@ public class ProxyServer extends ServiceSupport {
         if (!Context.isOnEventLoopThread()) { // never wait on an event loop: the close completes on one
             Future.all(closing).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
+    }
+
+    /** While it drains, API requests are refused with 503 and {@code Connection: close}. */
+    public void drainWith(ShutdownDrain drain) {
+        this.drain = drain;
     }
 
     /** The port actually bound (useful with port 0). */

@@ -13,6 +13,7 @@ import org.camelopenaiproxy.limits.RateLimitException;
 import org.camelopenaiproxy.usage.Outcome;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import org.camelopenaiproxy.stream.SseReader;
+import org.camelopenaiproxy.upstream.UpstreamAnswer;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 
 /**
@@ -68,6 +69,13 @@ public class ResponseWriter {
         response.setStatusCode(status);
         if (contentType != null) {
             response.putHeader(ProxyHeaders.CONTENT_TYPE, contentType);
+        }
+        io.vertx.core.MultiMap upstreamHeaders = exchange.getProperty(UpstreamAnswer.HEADERS, io.vertx.core.MultiMap.class);
+        if (upstreamHeaders != null) {
+            // an upstream's own error answer: its headers, already masked
+            for (String name : upstreamHeaders.names()) {
+                response.headers().set(name, upstreamHeaders.getAll(name));
+            }
         }
         Long retryAfter = exchange.getProperty(ProxyRequest.RETRY_AFTER_MS, Long.class);
         if (retryAfter != null) {

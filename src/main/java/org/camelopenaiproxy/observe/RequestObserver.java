@@ -42,6 +42,7 @@ public class RequestObserver extends ServiceSupport {
     private final ConcurrentLinkedQueue<RequestEvent> pending = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pendingCount = new AtomicInteger();
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     private Endpoint events;
     private AsyncProducer producer;
 
@@ -71,7 +72,16 @@ public class RequestObserver extends ServiceSupport {
     /** Call when a request arrives; the rest happens when it finishes. */
     public void observe(ProxyRequest request) {
         metrics.started();
-        request.onFinish(outcome -> finished(request, outcome));
+        inFlight.incrementAndGet();
+        request.onFinish(outcome -> {
+            inFlight.decrementAndGet();
+            finished(request, outcome);
+        });
+    }
+
+    /** Requests arrived and not finished yet (what a shutdown waits for). */
+    public int inFlight() {
+        return inFlight.get();
     }
 
     private void finished(ProxyRequest request, Outcome outcome) {

@@ -11,10 +11,11 @@ import org.camelopenaiproxy.upstream.CircuitBreakers;
 import org.camelopenaiproxy.upstream.Deployment;
 
 /**
- * Readiness check {@code upstreams} (part of {@code /observe/health} and {@code /observe/health/ready}):
- * UP while at least one upstream deployment can take requests, i.e. its circuit breaker is not
- * open; DOWN (HTTP 503) when every deployment's circuit is open, so a load balancer stops sending
- * traffic that could only fail. Each deployment's breaker state is in the details.
+ * Check {@code upstreams} (part of {@code /observe/health} and {@code /observe/health/ready}): each
+ * deployment's connection breaker state in the details, and how many are usable. It stays UP when
+ * every circuit is open: the proxy still sends requests then (panic mode), so taking it out of a
+ * load balancer would turn an upstream blip into an outage of the proxy's own, which no proxy at
+ * all would not have. Readiness goes DOWN while the proxy drains ({@code draining} check).
  */
 public class UpstreamsHealthCheck extends AbstractHealthCheck {
 
@@ -43,12 +44,16 @@ public class UpstreamsHealthCheck extends AbstractHealthCheck {
                 usable++;
             }
         }
-        builder.detail("usable", usable + "/" + all.size());
-        if (usable > 0) {
-            builder.up();
-        } else {
-            builder.message("No upstream deployment can take requests: every circuit breaker is open.");
-            builder.down();
+        for (CircuitBreaker cb : breakers.modelBreakers()) { // deployment/model: the breakers of 5xx answers
+            if (cb.getState() != CircuitBreaker.State.CLOSED) {
+                builder.detail("upstream." + cb.getName(), cb.getState().name());
+            }
         }
+        builder.detail("usable", usable + "/" + all.size());
+        if (usable == 0 && !all.isEmpty()) {
+            builder.message("Every circuit breaker is open: requests are still tried (panic mode).");
+            builder.detail("panic", "true");
+        }
+        builder.up();
     }
 }

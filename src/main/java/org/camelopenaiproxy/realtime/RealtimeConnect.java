@@ -1,7 +1,6 @@
 package org.camelopenaiproxy.realtime;
 
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -60,7 +59,7 @@ public class RealtimeConnect extends UpstreamAttemptProcessor {
 
     public RealtimeConnect(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy,
             Timeouts timeouts, ReloadGate gate, int maxAttempts, UpstreamErrorRedactor errorRedactor) {
-        super(selector);
+        super(selector, null); // its retries are its own (no error handler): see mayRetry
         this.clients = clients;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
@@ -110,7 +109,7 @@ public class RealtimeConnect extends UpstreamAttemptProcessor {
                 WebSocket socket = connected.result();
                 socket.pause(); // nothing may be relayed before the client's side is upgraded
                 MultiMap handshake = HttpHeaders.headers().addAll(socket.headers());
-                choice.breaker().onSuccess(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                choice.permit().succeeded(System.nanoTime() - started);
                 request.addAttempt(new Attempt(deployment.name(), 101, null, System.nanoTime() - started));
                 exchange.setProperty(ProxyRequest.DEPLOYMENT, deployment.name());
                 if (request.clientGone()) {
@@ -133,11 +132,13 @@ public class RealtimeConnect extends UpstreamAttemptProcessor {
             UpgradeRejectedException rejected, AsyncCallback callback) {
         int status = rejected.getStatus();
         boolean retryable = retryPolicy.retryableStatus(status);
-        if (retryable) {
-            choice.breaker().onError(System.nanoTime() - started, TimeUnit.NANOSECONDS,
-                    new IllegalStateException("HTTP " + status));
+        if (status == 429) {
+            choice.permit().rateLimited(System.nanoTime() - started,
+                    rejected.getHeaders() == null ? 0 : UpstreamCall.retryAfterMillis(rejected.getHeaders()));
+        } else if (retryable && status >= 500) {
+            choice.permit().httpFailed(System.nanoTime() - started, status);
         } else {
-            choice.breaker().onSuccess(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            choice.permit().succeeded(System.nanoTime() - started);
         }
         request.addAttempt(new Attempt(choice.deployment().name(), status, null, System.nanoTime() - started));
         if (retryable && mayRetry(request)) {
@@ -163,9 +164,9 @@ public class RealtimeConnect extends UpstreamAttemptProcessor {
     private void failed(Exchange exchange, ProxyRequest request, UpstreamSelector.Choice choice, long started,
             Throwable cause, AsyncCallback callback) {
         if (request.clientGone()) {
-            choice.breaker().releasePermission();
+            choice.permit().released();
         } else {
-            choice.breaker().onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, cause);
+            choice.permit().connectionFailed(System.nanoTime() - started, cause);
         }
         ProxyException mapped = OpenAiError.from(cause);
         request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), System.nanoTime() - started));

@@ -7,6 +7,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerResponse;
 import org.camelopenaiproxy.cache.ResponseRecorder;
+import org.camelopenaiproxy.deadletter.DeadLetterQueue;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
@@ -37,11 +38,17 @@ public class ResponseRelay {
     private final Vertx vertx;
     private final Timeouts timeouts;
     private final UpstreamErrorRedactor errorRedactor;
+    private final DeadLetterQueue deadLetters;
+    private final ActiveRelays active;
 
-    public ResponseRelay(Vertx vertx, Timeouts timeouts, UpstreamErrorRedactor errorRedactor) {
+    /** @param deadLetters where answers that fail after their head are recorded, or {@code null} */
+    public ResponseRelay(Vertx vertx, Timeouts timeouts, UpstreamErrorRedactor errorRedactor, DeadLetterQueue deadLetters,
+            ActiveRelays active) {
         this.vertx = vertx;
         this.timeouts = timeouts;
         this.errorRedactor = errorRedactor;
+        this.deadLetters = deadLetters;
+        this.active = active;
     }
 
     public void relay(ProxyRequest request, UpstreamResponse upstream, HttpServerResponse client) {
@@ -126,8 +133,12 @@ public class ResponseRelay {
             done[0] = true;
             watchdog.stop();
             ProxyException error = OpenAiError.from(failure);
+            active.remove(request);
             request.endedBy(error.status() == 504 ? "timeout" : "upstream_error");
             request.error(error);
+            if (deadLetters != null) {
+                deadLetters.record(request, error.status(), error.getMessage(), null);
+            }
             request.finish(new Outcome(status, usage.usage(), usage.events()));
             LOG.debug("Upstream failed after the response began (request {}): {}", request.requestId(), error.getMessage());
             if (eventStream && !client.ended() && !client.closed()) {
@@ -142,10 +153,14 @@ public class ResponseRelay {
                 return;
             }
             done[0] = true;
+            active.remove(request);
             watchdog.stop();
             Buffer rest = usageFilter == null ? null : usageFilter.flush();
             if (errorBody != null) {
                 Buffer masked = errorBody.finish();
+                if (status >= 500 && deadLetters != null) { // a 5xx passed on as it came (not retried)
+                    deadLetters.record(request, status, "The upstream API answered " + status + ".", masked.toString());
+                }
                 if (errorBody.replaced()) {
                     client.headers().set(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
                 }
@@ -178,6 +193,7 @@ public class ResponseRelay {
             upstreamRequest.reset();
             return;
         }
+        active.add(request, onFailure);
         watchdog.start();
         response.resume();
         if (request.clientGone()) {

@@ -12,7 +12,9 @@ import org.camelopenaiproxy.http.StreamingBody;
  * asynchronously, with exponential backoff and jitter). Another attempt is made only when the last
  * one failed in a retryable way, the body can be sent again, the client is still there, attempts
  * are left, and the added time stays under the cap. When the upstream said how long to wait
- * ({@code Retry-After}), that wait is used instead of the backoff, if it fits under the caps.
+ * ({@code Retry-After}), that wait is used instead of the backoff, if it fits under the caps. And
+ * the shared {@link RetryBudget} must have room, unless the retry is a failover to a healthy
+ * deployment not tried yet: retries never multiply a failing upstream's load.
  */
 public class RetryPolicy implements Expression {
 
@@ -20,12 +22,22 @@ public class RetryPolicy implements Expression {
     private final long maxDelayMillis;
     private final long maxTotalMillis;
     private final Set<Integer> retryStatuses;
+    private final RetryBudget budget;
+    private final UpstreamSelector failover;
 
-    public RetryPolicy(int maxAttempts, long maxDelayMillis, long maxTotalMillis, Set<Integer> retryStatuses) {
+    /** @param failover tells whether a healthy untried deployment can take the retry (then it is not budgeted), or {@code null} */
+    public RetryPolicy(int maxAttempts, long maxDelayMillis, long maxTotalMillis, Set<Integer> retryStatuses,
+            RetryBudget budget, UpstreamSelector failover) {
+        this.failover = failover;
         this.maxAttempts = maxAttempts;
         this.maxDelayMillis = maxDelayMillis;
         this.maxTotalMillis = maxTotalMillis;
         this.retryStatuses = retryStatuses;
+        this.budget = budget;
+    }
+
+    public RetryBudget budget() {
+        return budget;
     }
 
     /** As the error handler's {@code retryWhile} expression. */
@@ -56,9 +68,31 @@ public class RetryPolicy implements Expression {
             if (upstream.retryAfterMillis() > maxDelayMillis || elapsed + upstream.retryAfterMillis() > maxTotalMillis) {
                 return false; // the upstream wants more patience than we may spend
             }
+            if (!withinBudget(exchange, request)) {
+                return false;
+            }
             exchange.getMessage().setHeader(Exchange.REDELIVERY_DELAY, upstream.retryAfterMillis());
             return true;
         }
-        return elapsed < maxTotalMillis;
+        return elapsed < maxTotalMillis && withinBudget(exchange, request);
+    }
+
+    /**
+     * A failover to a healthy deployment not tried yet is free (it adds no load to the one that
+     * failed); any other retry takes a token (held until the retry's attempt has its outcome), if
+     * the budget allows.
+     */
+    private boolean withinBudget(Exchange exchange, ProxyRequest request) {
+        if (exchange.getProperty(RetryBudget.TOKEN) != null) {
+            return true; // asked twice about the same failure: the token is taken already
+        }
+        if (failover != null && failover.canFailOver(request.facts().model(), request.triedDeployments())) {
+            return true;
+        }
+        if (!budget.tryAcquireRetry()) {
+            return false;
+        }
+        exchange.setProperty(RetryBudget.TOKEN, Boolean.TRUE);
+        return true;
     }
 }

@@ -11,14 +11,18 @@ import org.camelopenaiproxy.http.ProxyRequest;
  * What every upstream attempt (HTTP call, WebSocket connect) starts with: back on the request's
  * event loop (a redelivery runs on Camel's scheduler thread), the attempt marked, a deployment
  * chosen for the request's model among those not tried yet, or the request failed when none can
- * take it. Subclasses make the attempt on the chosen deployment.
+ * take it (none serves the model). Requests and retries in flight are counted for the
+ * {@link RetryBudget}. Subclasses make the attempt on the chosen deployment.
  */
 public abstract class UpstreamAttemptProcessor extends AsyncProcessorSupport {
 
     protected final UpstreamSelector selector;
+    private final RetryBudget budget;
 
-    protected UpstreamAttemptProcessor(UpstreamSelector selector) {
+    /** @param budget the retry budget whose requests in flight this counts, or {@code null} */
+    protected UpstreamAttemptProcessor(UpstreamSelector selector, RetryBudget budget) {
         this.selector = selector;
+        this.budget = budget;
     }
 
     @Override
@@ -33,7 +37,18 @@ public abstract class UpstreamAttemptProcessor extends AsyncProcessorSupport {
         return false;
     }
 
-    private void begin(Exchange exchange, ProxyRequest request, AsyncCallback callback) {
+    private void begin(Exchange exchange, ProxyRequest request, AsyncCallback done) {
+        AsyncCallback callback = done;
+        if (request.firstAttemptNanos() == 0 && budget != null) {
+            budget.requestStarted();
+            request.onFinish(outcome -> budget.requestEnded());
+        }
+        if (exchange.removeProperty(RetryBudget.TOKEN) != null && budget != null) {
+            callback = sync -> { // this attempt is a retry: its token goes back when the attempt is decided
+                budget.retryEnded();
+                done.done(sync);
+            };
+        }
         request.markFirstAttempt();
         String model = request.facts().model();
         UpstreamSelector.Choice choice = selector.select(model, request.triedDeployments());

@@ -43,7 +43,7 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
 
     public UpstreamCall(UpstreamClients clients, UpstreamSelector selector, RetryPolicy retryPolicy, Timeouts timeouts,
             ReloadGate gate, UpstreamErrorRedactor errorRedactor) {
-        super(selector);
+        super(selector, retryPolicy.budget());
         this.clients = clients;
         this.retryPolicy = retryPolicy;
         this.timeouts = timeouts;
@@ -99,7 +99,11 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
                     return;
                 }
                 response.pause();
-                choice.breaker().onSuccess(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+                if (status >= 500) {
+                    choice.permit().httpFailed(System.nanoTime() - started, status); // passed on, not retried
+                } else {
+                    choice.permit().succeeded(System.nanoTime() - started);
+                }
                 request.addAttempt(new Attempt(deployment.name(), status, null, System.nanoTime() - started));
                 exchange.setProperty(ProxyRequest.DEPLOYMENT, deployment.name());
                 request.upstreamAnswered(deployment.name(), response.getHeader(ProxyHeaders.X_REQUEST_ID));
@@ -111,7 +115,11 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
         });
     }
 
-    /** The upstream answered 429 or 5xx: read its (small) error body, then fail the attempt. */
+    /**
+     * The upstream answered 429 or 5xx: read its (small) error body, then fail the attempt, keeping
+     * the answer (masked) for the client in case no retry does better. A 429 cools the deployment
+     * down for the model; a 5xx counts against its health.
+     */
     private void rejected(Exchange exchange, ProxyRequest request, UpstreamSelector.Choice choice, long started,
             HttpClientResponse response, AsyncCallback callback) {
         int status = response.statusCode();
@@ -124,15 +132,20 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
         });
         response.exceptionHandler(e -> { });
         response.endHandler(v -> {
-            choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS,
-                    new IllegalStateException("HTTP " + status));
-            request.addAttempt(new Attempt(choice.deployment().name(), status, null, System.nanoTime() - started));
+            long took = System.nanoTime() - started;
+            if (status == 429) {
+                choice.permit().rateLimited(took, retryAfter);
+            } else {
+                choice.permit().httpFailed(took, status);
+            }
+            request.addAttempt(new Attempt(choice.deployment().name(), status, null, took));
             // kept for whoever handles the failure: masked like any upstream error body
-            exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, errorRedactor.redactBody(request, status, errorBody,
-                    response.getHeader(HttpHeaders.CONTENT_ENCODING)).toString());
-            exchange.setException(new UpstreamFailure(status == 429 || status == 503 ? 503 : 502,
+            Buffer masked = errorRedactor.redactBody(request, status, errorBody,
+                    response.getHeader(HttpHeaders.CONTENT_ENCODING));
+            exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, masked.toString());
+            exchange.setException(new UpstreamFailure(answer(request, response, errorBody, masked),
                     status == 429 ? "upstream_rate_limited" : "upstream_error",
-                    "The upstream API answered " + status + ".", true, retryAfter, null));
+                    "The upstream API answered " + status + ".", retryAfter));
             gate.unpark();
             callback.done(false);
         });
@@ -142,9 +155,9 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
             Throwable cause, AsyncCallback callback) {
         if (request.clientGone()) {
             // we cancelled the call because the client left: says nothing about the upstream's health
-            choice.breaker().releasePermission();
+            choice.permit().released();
         } else {
-            choice.breaker().onError(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS, cause);
+            choice.permit().connectionFailed(System.nanoTime() - started, cause);
         }
         ProxyException mapped = OpenAiError.from(cause);
         request.addAttempt(new Attempt(choice.deployment().name(), 0, mapped.getMessage(), System.nanoTime() - started));
@@ -152,6 +165,24 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
                 !request.clientGone(), 0, cause));
         gate.unpark();
         callback.done(false);
+    }
+
+    /** The upstream's answer as the client may get it: allow-listed headers and body, both masked. */
+    private UpstreamAnswer answer(ProxyRequest request, HttpClientResponse response, Buffer raw, Buffer masked) {
+        MultiMap headers = HttpHeaders.headers();
+        UpstreamHeaders.toClient(response.headers(), headers);
+        headers.remove(ProxyHeaders.CONTENT_LENGTH); // the body may have been masked
+        headers.remove(HttpHeaders.CONTENT_ENCODING);
+        String upstreamId = headers.get(ProxyHeaders.X_REQUEST_ID);
+        headers.remove(ProxyHeaders.X_REQUEST_ID); // the client gets ours; the upstream's goes alongside
+        if (upstreamId != null) {
+            headers.set(ProxyHeaders.X_UPSTREAM_REQUEST_ID, upstreamId);
+        }
+        if (masked != raw) {
+            headers.set(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
+        }
+        errorRedactor.redactHeaders(request, headers);
+        return new UpstreamAnswer(response.statusCode(), headers, masked);
     }
 
     private static Future<HttpClientResponse> send(HttpClientRequest upstreamRequest, Object body) {

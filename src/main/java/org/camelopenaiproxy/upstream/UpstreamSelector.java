@@ -6,18 +6,21 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import java.time.Instant;
 
 /**
  * Picks the deployment for one attempt: among the deployments that serve the model and whose
- * circuit breaker lets a call through, those of the best (lowest) priority that has one not yet
- * tried in this request; within them, at random by weight. Lower priorities are reached only when
- * every deployment before them failed or is open.
+ * circuit breakers let a call through (and that are not cooling down after a 429), those of the
+ * best (lowest) priority that has one not yet tried in this request; within them, at random by
+ * weight. Lower priorities are reached only when every deployment before them failed or is open.
+ * When none is left, panic mode (Envoy's panic threshold, nginx trying marked-down servers anyway):
+ * the request still goes to the deployment expected back first (untried ones before tried, then
+ * priority), because refusing it could only be worse than trying.
  */
 public class UpstreamSelector {
 
-    /** A deployment and the breaker permission taken for it (to be settled by the call). */
-    public record Choice(Deployment deployment, CircuitBreaker breaker) {
+    /** A deployment and the permit taken for it (to be settled by the call). */
+    public record Choice(Deployment deployment, CircuitBreakers.Permit permit) {
     }
 
     private final Supplier<List<Deployment>> pool;
@@ -28,7 +31,7 @@ public class UpstreamSelector {
         this.breakers = breakers;
     }
 
-    /** The next deployment to try, or {@code null} when none can take the request now. */
+    /** The next deployment to try, or {@code null} only when no deployment serves the model. */
     public Choice select(String model, Set<String> tried) {
         List<Deployment> serving = new ArrayList<>();
         for (Deployment d : pool.get()) {
@@ -52,22 +55,54 @@ public class UpstreamSelector {
                         tier.add(d);
                     }
                 }
-                Choice choice = pickByWeight(tier);
+                Choice choice = pickByWeight(tier, model);
                 if (choice != null) {
                     return choice;
                 }
             }
         }
-        return null;
+        return panic(serving, model, tried);
     }
 
-    /** Why {@link #select} found nothing: 503 when deployments serve the model but none can take it now, else 404. */
+    private Choice panic(List<Deployment> serving, String model, Set<String> tried) {
+        Deployment best = null;
+        Instant bestAt = null;
+        for (Deployment d : serving) { // sorted by priority: the first of equals wins
+            Instant at = breakers.availableAt(d, model);
+            if (best == null || before(d, at, best, bestAt, tried)) {
+                best = d;
+                bestAt = at;
+            }
+        }
+        return new Choice(best, breakers.panic(best, model));
+    }
+
+    private static boolean before(Deployment d, Instant at, Deployment best, Instant bestAt, Set<String> tried) {
+        boolean untried = !tried.contains(d.name());
+        boolean bestUntried = !tried.contains(best.name());
+        if (untried != bestUntried) {
+            return untried;
+        }
+        return at.isBefore(bestAt);
+    }
+
+    /** Why {@link #select} found nothing: no deployment serves the model (404). */
     public RuntimeException unavailable(String model) {
-        return anyServes(model)
-                ? new UpstreamFailure(503, "upstream_unavailable",
-                        "No upstream deployment can take the request now (all failing or circuit open).", false, 0, null)
-                : new org.camelopenaiproxy.errors.ProxyException(404, "invalid_request_error", "model_not_found", "model",
-                        "No upstream deployment serves model '" + model + "'.");
+        return new org.camelopenaiproxy.errors.ProxyException(404, "invalid_request_error", "model_not_found", "model",
+                "No upstream deployment serves model '" + model + "'.");
+    }
+
+    /**
+     * True when a deployment not tried yet in this request serves the model and looks healthy: a
+     * retry there is a failover, which adds no load to the deployment that failed.
+     */
+    public boolean canFailOver(String model, Set<String> tried) {
+        for (Deployment d : pool.get()) {
+            if (d.serves(model) && !tried.contains(d.name()) && breakers.healthy(d, model)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True when some deployment serves the model at all (else the answer is 404, not 503). */
@@ -80,7 +115,7 @@ public class UpstreamSelector {
         return false;
     }
 
-    private Choice pickByWeight(List<Deployment> tier) {
+    private Choice pickByWeight(List<Deployment> tier, String model) {
         List<Deployment> left = new ArrayList<>(tier);
         while (!left.isEmpty()) {
             int total = 0;
@@ -96,9 +131,9 @@ public class UpstreamSelector {
                     break;
                 }
             }
-            CircuitBreaker breaker = breakers.forDeployment(pick.name());
-            if (breaker.tryAcquirePermission()) {
-                return new Choice(pick, breaker);
+            CircuitBreakers.Permit permit = breakers.acquire(pick, model);
+            if (permit != null) {
+                return new Choice(pick, permit);
             }
             left.remove(pick);
         }

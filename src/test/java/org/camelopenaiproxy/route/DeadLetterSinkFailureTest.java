@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
-import static org.camelopenaiproxy.support.OpenAiErrorAssert.assertOpenAiError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,7 +26,7 @@ class DeadLetterSinkFailureTest {
     private final WireMockServer upstream = TestEnv.upstream();
 
     @Test
-    void the_client_gets_its_502_promptly_when_the_sink_fails() throws Exception {
+    void the_client_gets_its_answer_promptly_when_the_sink_fails() throws Exception {
         upstream.resetAll();
         upstream.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(500).withBody("{}")));
         ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
@@ -35,11 +34,12 @@ class DeadLetterSinkFailureTest {
             long start = System.nanoTime();
             HttpResponse<String> r = client.postJson("/v1/chat/completions", "{\"model\":\"gpt-4o\"}");
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertTrue(r.statusCode() == 502 || r.statusCode() == 503, r.body());
-            assertOpenAiError(r, r.statusCode(), r.statusCode() == 502 ? "upstream_error" : "upstream_unavailable");
+            // the upstream's own last answer (every request is tried, even once the circuit is open)
+            assertEquals(500, r.statusCode(), r.body());
+            assertEquals("{}", r.body());
             assertTrue(tookMs < 2000, "answer delayed " + tookMs + " ms");
         }
-        // alive (the readiness check is DOWN by now: every attempt failed, so the circuit is open)
+        // alive, whatever the upstream did
         assertEquals(200, client.send(client.request("/observe/health/live").GET().build()).statusCode());
     }
 }

@@ -85,7 +85,7 @@ class EgressTest {
                         api_key_env: TEST_EGRESS_UPSTREAM_KEY
                         egress_proxy: %6$s
                         models: ["socks-*"]
-                      - name: wrong-credentials
+                      - name: refused-credentials
                         base_url: http://127.0.0.1:%1$d/v1
                         api_key_env: TEST_EGRESS_UPSTREAM_KEY
                         egress_proxy: http://egress-user:wrong@127.0.0.1:%5$d

@@ -127,12 +127,26 @@ class IdempotencyTest {
     void a_failed_request_is_forgotten_so_the_client_can_retry() throws Exception {
         upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(500).withBody("{}")));
         String body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
-        assertEquals(502, client.send(request("sk-caller-a", "k-4", body)).statusCode());
+        assertEquals(500, client.send(request("sk-caller-a", "k-4", body)).statusCode(), "the upstream's own 500");
 
         reset();
         HttpResponse<String> retry = client.send(request("sk-caller-a", "k-4", body));
         assertEquals(200, retry.statusCode(), retry.body());
         assertEquals("{\"id\":\"chatcmpl-once\"}", retry.body());
+    }
+
+    @Test
+    void a_final_429_is_forgotten_so_the_sdks_retry_after_the_wait_goes_through() throws Exception {
+        upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(429)
+                .withHeader("retry-after", "60").withBody("{\"error\":{\"message\":\"slow down\"}}")));
+        String body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
+        HttpResponse<String> limited = client.send(request("sk-caller-a", "k-429", body));
+        assertEquals(429, limited.statusCode(), limited.body());
+        assertEquals("60", limited.headers().firstValue("retry-after").orElse(null));
+
+        reset();
+        HttpResponse<String> retry = client.send(request("sk-caller-a", "k-429", body));
+        assertEquals(200, retry.statusCode(), "a replayed 429 would keep the client rate limited: " + retry.body());
     }
 
     @Test

@@ -242,7 +242,9 @@ class SecretRedactionTest {
                 + CLIENT_KEY + "\"}]}");
 
         assertClean(response);
-        assertOpenAiError(response, 502, "upstream_error");
+        // the upstream's own last answer, masked
+        assertOpenAiError(response, 500, "invalid_api_key");
+        assertTrue(response.body().contains("internal error for key "), response.body());
         Path file = DIR.resolve("dl.jsonl");
         String line = Await.until(10, "the dead-letter record", () -> Files.exists(file)
                 ? Files.readAllLines(file).stream().filter(l -> l.contains(marker)).findFirst().orElse(null) : null);

@@ -1,0 +1,16 @@
+package org.camelopenaiproxy.upstream;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+
+/**
+ * An upstream's own error answer (429, 5xx), kept so that the client gets it when no attempt
+ * succeeds: its status, the headers a client may see ({@code Retry-After}, {@code retry-after-ms},
+ * {@code x-ratelimit-*}, ...: {@link UpstreamHeaders#TO_CLIENT}), and its body; headers and body
+ * already masked like any upstream error.
+ */
+public record UpstreamAnswer(int status, MultiMap headers, Buffer body) {
+
+    /** Exchange property: the headers of the upstream answer the client gets (set by the dead-letter route). */
+    public static final String HEADERS = "proxy.upstream.answer-headers";
+}
