@@ -53,7 +53,8 @@ stats() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"; exit} m=(NR%2)
 
 for home in $javas; do
   ver=$(sed -n 's/^JAVA_VERSION="\(.*\)"$/\1/p' "$home/release")
-  if ! ls target/jvm-cache/"$(basename "$home")-$ver".* >/dev/null 2>&1; then
+  archive=$(ls target/jvm-cache/"$(basename "$home")-$ver".* 2>/dev/null | head -1)
+  if [ -z "$archive" ] || [ "$archive" -ot "$jar" ]; then # none, or older than the jar (the JVM would refuse it)
     JAVA_HOME=$home bin/camel-openai-proxy --train
   fi
   : > "$work/archive.ms"; : > "$work/plain.ms"
