@@ -10,6 +10,7 @@ cd "$REPO"
 usage() {
   cat <<'EOF'
 usage: bash bench/run.sh [--quick] [--build] [--help]
+       bash bench/run.sh --outside [cpu] [cores] [memory]   (the outsiders' set-up: bench/outside.sh)
 
   --quick   smoke test: warm-up 5 s, duration 5 s, 200 concurrent streams
   --build   (re)build target/camel-openai-proxy.jar with `mvn -B -q package -DskipTests` first
@@ -32,6 +33,7 @@ EOF
 
 QUICK=0
 BUILD=0
+if [[ "${1:-}" == --outside ]]; then shift; exec bash "$BENCH_DIR/outside.sh" "$@"; fi
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
@@ -542,7 +544,7 @@ run_nginx() {
   local run="$WORK/nginx" base="http://127.0.0.1:$NGINX_PORT"
   mkdir -p "$run"
   sed -e "s#@RUNDIR@#$run#g" -e "s#@LISTEN_PORT@#$NGINX_PORT#g" -e "s#@UPSTREAM_PORT@#$UP_PORT#g" \
-      -e "s#@UPSTREAM_KEY@#$UPSTREAM_KEY#g" -e "s#@CLIENT_KEY@#$CLIENT_KEY#g" \
+      -e "s#@UPSTREAM_KEY@#$UPSTREAM_KEY#g" -e "s#@CLIENT_KEY@#$CLIENT_KEY#g" -e "s#@WORKERS@#1#g" -e "s#@ACCESS_LOG@#off#g" \
       -e "s#@NOFILE@#$( [[ "$NOFILE" == unlimited ]] && echo 65536 || echo "$NOFILE")#g" \
       "$BENCH_DIR/nginx.conf.template" >"$run/nginx.conf"
   if ! "$NGINX" -p "$run" -c "$run/nginx.conf" -e "$run/error.log" -t >"$WORK/nginx-test.log" 2>&1; then

@@ -353,7 +353,7 @@ public class ProxyConfiguration implements CamelConfiguration {
         ClientKeyStore keyStore = new ClientKeyStore(keys);
         if (keyStore.size() == 0) {
             LOG.warn("No client keys in {}: every request gets 401. Create one with: "
-                     + "java -jar target/camel-openai-proxy.jar keys add --name <name>", keysFile);
+                     + "bin/camel-openai-proxy keys add --name <name>", keysFile);
         }
 
         Deployment fallback = new Deployment("default", Deployment.Type.OPENAI,

@@ -6,7 +6,7 @@ import org.apache.camel.main.Main;
 import org.camelopenaiproxy.cli.KeysCommand;
 
 /**
- * Starts the proxy ({@code java -jar target/camel-openai-proxy.jar}, from the project root), or runs
+ * Starts the proxy ({@code bin/camel-openai-proxy} or {@code java -jar target/camel-openai-proxy.jar}, from the project root), or runs
  * a command ({@code keys add --name team-a}).
  */
 public final class ProxyMain {

@@ -35,8 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * End to end, the way the README runs it: the fat jar started with {@code java -jar} from the
- * project root, a key made with {@code keys add}, plain HTTP against it, WireMock as the upstream.
+ * End to end, the way the README runs it: the fat jar started by {@code bin/camel-openai-proxy} (with
+ * the class archive {@code mvn package} trained) from the project root, a key made with
+ * {@code keys add}, plain HTTP against it, WireMock as the upstream.
  */
 class ProxyJarIT {
 
@@ -69,9 +70,10 @@ class ProxyJarIT {
 
         int port = TestEnv.freePort();
         log = dir.resolve("proxy.log");
-        ProcessBuilder pb = new ProcessBuilder(java(), "-jar", "target/camel-openai-proxy.jar")
+        ProcessBuilder pb = new ProcessBuilder("bin/camel-openai-proxy")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
+        env.put("JAVA_HOME", System.getProperty("java.home"));
         env.put("PROXY_PORT", Integer.toString(port));
         env.put("PROXY_HOST", "127.0.0.1");
         env.put("PROXY_KEYS_FILE", keys.toString());
