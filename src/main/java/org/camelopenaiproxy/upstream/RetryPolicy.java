@@ -12,7 +12,9 @@ import org.camelopenaiproxy.http.StreamingBody;
  * asynchronously, with exponential backoff and jitter). Another attempt is made only when the last
  * one failed in a retryable way, the body can be sent again, the client is still there, attempts
  * are left, and the added time stays under the cap. When the upstream said how long to wait
- * ({@code Retry-After}), that wait is used instead of the backoff, if it fits under the caps. And
+ * ({@code Retry-After}) and no healthy deployment not tried yet can take the request now, that wait
+ * is used instead of the backoff, if it fits under the caps; with such a deployment the retry goes
+ * there after the usual backoff (the one that answered 429 cools down meanwhile). And
  * the shared {@link RetryBudget} must have room, unless the retry is a failover to a healthy
  * deployment not tried yet: retries never multiply a failing upstream's load.
  */
@@ -64,7 +66,8 @@ public class RetryPolicy implements Expression {
             return false;
         }
         long elapsed = (System.nanoTime() - request.firstAttemptNanos()) / 1_000_000;
-        if (upstream.retryAfterMillis() > 0) {
+        if (upstream.retryAfterMillis() > 0 && !canFailOver(request)) {
+            // only deployments that asked for patience are left: wait what they asked for
             if (upstream.retryAfterMillis() > maxDelayMillis || elapsed + upstream.retryAfterMillis() > maxTotalMillis) {
                 return false; // the upstream wants more patience than we may spend
             }
@@ -77,6 +80,11 @@ public class RetryPolicy implements Expression {
         return elapsed < maxTotalMillis && withinBudget(exchange, request);
     }
 
+    /** Whether a healthy deployment not tried yet can take the retry now (then a 429's Retry-After is not waited out). */
+    private boolean canFailOver(ProxyRequest request) {
+        return failover != null && failover.canFailOver(request.facts().model(), request.triedDeployments());
+    }
+
     /**
      * A failover to a healthy deployment not tried yet is free (it adds no load to the one that
      * failed); any other retry takes a token (held until the retry's attempt has its outcome), if
@@ -86,7 +94,7 @@ public class RetryPolicy implements Expression {
         if (exchange.getProperty(RetryBudget.TOKEN) != null) {
             return true; // asked twice about the same failure: the token is taken already
         }
-        if (failover != null && failover.canFailOver(request.facts().model(), request.triedDeployments())) {
+        if (canFailOver(request)) {
             return true;
         }
         if (!budget.tryAcquireRetry()) {

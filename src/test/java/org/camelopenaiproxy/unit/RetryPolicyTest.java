@@ -98,4 +98,33 @@ class RetryPolicyTest {
         failedOnA.removeProperty(RetryBudget.TOKEN);
         assertFalse(policy.shouldRetry(failedOnA), "b is open too: a retry would be panic load, and the budget is spent");
     }
+
+    @Test
+    void a_429_with_another_healthy_deployment_fails_over_without_waiting_out_its_retry_after() {
+        TestClock clock = new TestClock();
+        org.camelopenaiproxy.upstream.CircuitBreakers breakers = new org.camelopenaiproxy.upstream.CircuitBreakers(
+                50, 4, 4, java.time.Duration.ofSeconds(1), 5, 1000, 60_000, clock);
+        org.camelopenaiproxy.upstream.Deployment a = CircuitBreakersTest.deployment("a");
+        org.camelopenaiproxy.upstream.Deployment b = CircuitBreakersTest.deployment("b");
+        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(429), new RetryBudget(20, 3),
+                new org.camelopenaiproxy.upstream.UpstreamSelector(() -> java.util.List.of(a, b), breakers));
+        Exchange limitedOnA = failedWith(answered(429, 8_000));
+        ProxyRequest request = ProxyRequest.of(limitedOnA);
+        request.facts(new org.camelopenaiproxy.policy.RequestFacts("m", "m", null, false, false, 0, false));
+        request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 429, null, 1_000_000));
+
+        assertTrue(policy.shouldRetry(limitedOnA));
+        assertEquals(null, limitedOnA.getMessage().getHeader(Exchange.REDELIVERY_DELAY),
+                "b can take it now: the usual backoff, not a's 8 s");
+
+        request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("b", 429, null, 1_000_000));
+        Exchange limitedOnBoth = failedWith(answered(429, 8_000));
+        ProxyRequest both = ProxyRequest.of(limitedOnBoth);
+        both.facts(request.facts());
+        both.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 429, null, 1_000_000));
+        both.addAttempt(new org.camelopenaiproxy.upstream.Attempt("b", 429, null, 1_000_000));
+        assertTrue(policy.shouldRetry(limitedOnBoth));
+        assertEquals(8_000L, limitedOnBoth.getMessage().getHeader(Exchange.REDELIVERY_DELAY),
+                "every deployment asked for patience: its Retry-After is waited out");
+    }
 }
