@@ -45,12 +45,17 @@ public class CircuitBreakers {
      * Per deployment and model: outside the registry (a model name comes from the client, so it is
      * no metric label) and bounded, the least recently used forgotten (a forgotten one starts closed).
      */
-    private final Cache<String, CircuitBreaker> byModel = Caffeine.newBuilder().maximumSize(MAX_MODEL_BREAKERS).build();
+    private final Cache<String, CircuitBreaker> byModel = Caffeine.newBuilder().maximumSize(MAX_MODEL_BREAKERS)
+            .executor(Runnable::run)
+            .removalListener((String name, CircuitBreaker breaker, com.github.benmanes.caffeine.cache.RemovalCause cause) ->
+                    this.openUntil.remove(name)) // a forgotten breaker's open state goes with it
+            .build();
     private final CircuitBreakerConfig config;
     /** breaker name -> when its open state ends (present while open). */
     private final Map<String, Instant> openUntil = new ConcurrentHashMap<>();
-    /** deployment/model -> when its 429 cool-down ends. */
-    private final Map<String, Instant> coolingUntil = new ConcurrentHashMap<>();
+    /** deployment/model -> when its 429 cool-down ends (bounded like the per-model breakers: model names come from clients). */
+    private final Map<String, Instant> coolingUntil = Caffeine.newBuilder().maximumSize(MAX_MODEL_BREAKERS)
+            .<String, Instant>build().asMap();
 
     public CircuitBreakers(int failureRatePercent, int window, int minimumCalls, Duration openFor, int halfOpenCalls,
             long defaultCooldownMillis, long maxCooldownMillis, Clock clock) {
