@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * Step {@code idempotencyGuard}, for a request whose {@code Idempotency-Key} step
  * {@code idempotencyKey} turned into a key scoped by the caller's key name (other requests pass
  * untouched). The first request with a key claims it ({@link IdempotencyKeys}) and goes on, and its
- * answer is kept once it completed (any status below 500); it is forgotten if it fails, so a retry
+ * answer is kept once it completed (any status below 500 but 408 and 429); it is forgotten if it fails, so a retry
  * can go through. A repeat with the same body gets the kept answer again
  * ({@code Idempotent-Replayed: true}, streams as streams) without reaching the upstream; while the
  * first is still running it gets 409 with {@code Retry-After}
@@ -83,7 +83,8 @@ public class IdempotencyGuard extends AsyncStep {
             @SuppressWarnings("unchecked")
             CompletionStage<Void>[] keeping = new CompletionStage[1];
             request.recorder(maxEntryBytes).onComplete(answer -> {
-                if (answer.status() < 500) {
+                if (answer.status() < 500 && answer.status() != 429 && answer.status() != 408) {
+                    // a refusal to run now (rate limit, timeout) is no result: the retry must go through
                     keeping[0] = store.put(key, new Entry(hash, answer));
                 }
             });
