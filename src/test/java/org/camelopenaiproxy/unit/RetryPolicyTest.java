@@ -30,6 +30,16 @@ class RetryPolicyTest {
         return exchange;
     }
 
+    final org.camelopenaiproxy.upstream.CircuitBreakers breakers = new org.camelopenaiproxy.upstream.CircuitBreakers(
+            50, 4, 4, java.time.Duration.ofSeconds(1), 5, 1000, 60_000, new TestClock());
+    final org.camelopenaiproxy.upstream.Deployment a = CircuitBreakersTest.deployment("a");
+    final org.camelopenaiproxy.upstream.Deployment b = CircuitBreakersTest.deployment("b");
+
+    /** Deployments a and b serving every model, behind {@link #breakers}. */
+    private org.camelopenaiproxy.upstream.UpstreamSelector selectorOverAandB() {
+        return new org.camelopenaiproxy.upstream.UpstreamSelector(() -> java.util.List.of(a, b), breakers);
+    }
+
     private static UpstreamFailure answered(int status, long retryAfterMs) {
         return new UpstreamFailure(new UpstreamAnswer(status, io.vertx.core.MultiMap.caseInsensitiveMultiMap(),
                 io.vertx.core.buffer.Buffer.buffer("{}")), "upstream_error", "HTTP " + status, retryAfterMs);
@@ -76,14 +86,8 @@ class RetryPolicyTest {
 
     @Test
     void a_failover_to_a_healthy_deployment_not_tried_yet_needs_no_budget() {
-        TestClock clock = new TestClock();
-        org.camelopenaiproxy.upstream.CircuitBreakers breakers = new org.camelopenaiproxy.upstream.CircuitBreakers(
-                50, 4, 4, java.time.Duration.ofSeconds(1), 5, 1000, 60_000, clock);
-        org.camelopenaiproxy.upstream.Deployment a = CircuitBreakersTest.deployment("a");
-        org.camelopenaiproxy.upstream.Deployment b = CircuitBreakersTest.deployment("b");
         RetryBudget spent = new RetryBudget(0, 0);
-        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(500), spent,
-                new org.camelopenaiproxy.upstream.UpstreamSelector(() -> java.util.List.of(a, b), breakers));
+        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(500), spent, selectorOverAandB());
         Exchange failedOnA = failedWith(answered(500, 0));
         ProxyRequest request = ProxyRequest.of(failedOnA);
         request.facts(new org.camelopenaiproxy.policy.RequestFacts("m", "m", null, false, false, 0, false));
@@ -101,13 +105,7 @@ class RetryPolicyTest {
 
     @Test
     void a_429_with_another_healthy_deployment_fails_over_without_waiting_out_its_retry_after() {
-        TestClock clock = new TestClock();
-        org.camelopenaiproxy.upstream.CircuitBreakers breakers = new org.camelopenaiproxy.upstream.CircuitBreakers(
-                50, 4, 4, java.time.Duration.ofSeconds(1), 5, 1000, 60_000, clock);
-        org.camelopenaiproxy.upstream.Deployment a = CircuitBreakersTest.deployment("a");
-        org.camelopenaiproxy.upstream.Deployment b = CircuitBreakersTest.deployment("b");
-        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(429), new RetryBudget(20, 3),
-                new org.camelopenaiproxy.upstream.UpstreamSelector(() -> java.util.List.of(a, b), breakers));
+        RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(429), new RetryBudget(20, 3), selectorOverAandB());
         Exchange limitedOnA = failedWith(answered(429, 8_000));
         ProxyRequest request = ProxyRequest.of(limitedOnA);
         request.facts(new org.camelopenaiproxy.policy.RequestFacts("m", "m", null, false, false, 0, false));
