@@ -13,7 +13,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
 import org.camelopenaiproxy.pipeline.AsyncStep;
 import org.slf4j.Logger;

@@ -3,7 +3,7 @@ package org.camelopenaiproxy.cache;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 
 /**
  * Step {@code idempotencyKey}: turns the client's {@code Idempotency-Key} header into the key the

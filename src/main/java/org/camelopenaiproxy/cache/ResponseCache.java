@@ -15,7 +15,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.pipeline.AsyncStep;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -2,7 +2,7 @@ package org.camelopenaiproxy.errors;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
 
 /** Writes the caught exception of an exchange as an OpenAI-shaped error (status + JSON body). */

@@ -1,5 +1,6 @@
 package org.camelopenaiproxy.http;
 
+import org.camelopenaiproxy.request.ProxyRequest;
 import java.util.Map;
 
 import io.vertx.core.http.HttpMethod;
@@ -15,7 +16,7 @@ import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.observe.RequestObserver;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.Outcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

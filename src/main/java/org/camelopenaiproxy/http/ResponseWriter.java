@@ -1,5 +1,6 @@
 package org.camelopenaiproxy.http;
 
+import org.camelopenaiproxy.request.ProxyRequest;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -10,7 +11,7 @@ import org.camelopenaiproxy.cache.StoredResponse;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.limits.RateLimitException;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.Outcome;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import org.camelopenaiproxy.stream.SseReader;
 import org.camelopenaiproxy.upstream.UpstreamAnswer;

@@ -1,5 +1,6 @@
 package org.camelopenaiproxy.http;
 
+import org.camelopenaiproxy.request.ProxyRequest;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;

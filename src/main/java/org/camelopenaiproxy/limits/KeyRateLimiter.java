@@ -17,10 +17,10 @@ import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.vertx.core.Context;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.auth.ClientKey;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.pipeline.AsyncStep;
-import org.camelopenaiproxy.policy.RequestFacts;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.RequestFacts;
+import org.camelopenaiproxy.request.Outcome;
 
 /**
  * Pipeline step {@code throttle}: admits a request only within its key's limits, or refuses it

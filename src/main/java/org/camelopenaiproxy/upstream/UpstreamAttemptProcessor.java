@@ -5,7 +5,7 @@ import io.vertx.core.Vertx;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 
 /**
  * What every upstream attempt (HTTP call, WebSocket connect) starts with: back on the request's

@@ -5,7 +5,7 @@ import java.util.Set;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.upstream.RetryBudget;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.UpstreamAnswer;
@@ -86,7 +86,7 @@ class RetryPolicyTest {
                 new org.camelopenaiproxy.upstream.UpstreamSelector(() -> java.util.List.of(a, b), breakers));
         Exchange failedOnA = failedWith(answered(500, 0));
         ProxyRequest request = ProxyRequest.of(failedOnA);
-        request.facts(new org.camelopenaiproxy.policy.RequestFacts("m", "m", null, false, false, 0, false));
+        request.facts(new org.camelopenaiproxy.request.RequestFacts("m", "m", null, false, false, 0, false));
         request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 500, null, 1_000_000));
 
         assertTrue(policy.shouldRetry(failedOnA), "b is healthy and untried: failing over adds nothing to a's load");

@@ -1,4 +1,4 @@
-package org.camelopenaiproxy.http;
+package org.camelopenaiproxy.request;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -14,10 +14,8 @@ import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.observe.DiagnosticCapture;
 import org.camelopenaiproxy.limits.RateLimitStatus;
-import org.camelopenaiproxy.policy.RequestFacts;
 import org.camelopenaiproxy.realtime.SessionStats;
 import org.camelopenaiproxy.upstream.Attempt;
-import org.camelopenaiproxy.usage.Outcome;
 
 /**
  * What the pipeline knows about one client request beyond Camel's message headers: the Vert.x
@@ -30,8 +28,6 @@ public final class ProxyRequest {
     public static final String PROPERTY = "proxy.request";
     /** Exchange property (long, ms): when an answer the proxy makes should tell the client to retry. */
     public static final String RETRY_AFTER_MS = "proxy.retry-after-ms";
-    /** Exchange property: the deployment that answered. */
-    public static final String DEPLOYMENT = "proxy.deployment";
     /** Exchange property: the error body of the last upstream attempt that failed with a status. */
     public static final String LAST_UPSTREAM_ERROR_BODY = "proxy.upstream.error-body";
 

@@ -1,4 +1,6 @@
-package org.camelopenaiproxy.usage;
+package org.camelopenaiproxy.request;
+
+import org.camelopenaiproxy.usage.Usage;
 
 /**
  * How a request ended: the status the client got (499 when it left first), the upstream's usage

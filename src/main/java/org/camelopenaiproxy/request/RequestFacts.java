@@ -1,4 +1,4 @@
-package org.camelopenaiproxy.policy;
+package org.camelopenaiproxy.request;
 
 /**
  * What the pipeline learned from a request body: the model the client asked for, the one the
