@@ -12,6 +12,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
+import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
@@ -80,15 +81,11 @@ public class IdempotencyGuard extends AsyncStep {
     /** The first request with {@code key}: keep its answer when it completes, or forget the key. */
     private CompletionStage<Void> first(ProxyRequest request, String key, String hash) {
         return onContext(request.context(), store.put(key, new Entry(hash, null))).thenRun(() -> {
-            @SuppressWarnings("unchecked")
-            CompletionStage<Void>[] keeping = new CompletionStage[1];
-            request.recorder(maxEntryBytes).onComplete(answer -> {
-                if (answer.status() < 500) {
-                    keeping[0] = store.put(key, new Entry(hash, answer));
-                }
-            });
-            request.onFinish(outcome -> {
-                CompletionStage<Void> settled = keeping[0] != null ? keeping[0]
+            ResponseRecorder recorder = request.recorder(maxEntryBytes);
+            request.atEnd(Settlement.IDEMPOTENT_ANSWER, outcome -> {
+                StoredResponse answer = recorder.answer();
+                CompletionStage<Void> settled = answer != null && answer.status() < 500
+                        ? store.put(key, new Entry(hash, answer))
                         : store.remove(key).thenCompose(v -> keys.forget(key));
                 settled.whenComplete((v, e) -> {
                     if (e != null) {
@@ -146,7 +143,7 @@ public class IdempotencyGuard extends AsyncStep {
         };
         waiting.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(onContext);
         long timer = vertx.setTimer(waitMillis, id -> onContext.run());
-        request.onFinish(outcome -> vertx.cancelTimer(timer));
+        request.atEnd(Settlement.IDEMPOTENT_ANSWER, outcome -> vertx.cancelTimer(timer));
         store.get(key).thenAccept(again -> { // the first may have finished while this one registered
             if (again == null || again.answer() != null) {
                 wakeUp(key);

@@ -132,8 +132,8 @@ public class ProxyEntry extends ServiceSupport {
             request.request().response().reset();
         }
         if (request.clientGone()) {
-            // nothing was written or relayed: the finish listeners (concurrency slot, tokens) run here
-            request.finish(new Outcome(499, null, 0));
+            // nothing was written or relayed: the request ends here (settlements: slot, tokens, ...)
+            request.end(Outcome.clientLeft());
         }
     }
 

@@ -1,5 +1,6 @@
 package org.camelopenaiproxy.http;
 
+import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.request.ProxyRequest;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -79,7 +80,7 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             return true;
         }
         long[] taken = {0};
-        request.onFinish(outcome -> budget.give(taken[0]));
+        request.atEnd(Settlement.BODY_BUFFER, outcome -> budget.give(taken[0]));
         if (declared > 0) {
             if (!budget.take(declared)) {
                 exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, BUSY_RETRY_MS);

@@ -24,8 +24,6 @@ import org.camelopenaiproxy.upstream.UpstreamResponse;
  */
 public class ResponseWriter {
 
-    /** The status logged for a request whose client left before the answer began. */
-    public static final int CLIENT_CLOSED = 499;
 
     private final ResponseRelay relay;
     private final UnreadBody unreadBody;
@@ -82,13 +80,13 @@ public class ResponseWriter {
         if (retryAfter != null) {
             retryAfter(response, retryAfter);
         }
-        finish(request, response, status, bytes);
+        writeWhole(request, response, status, bytes);
     }
 
     /** The client left before its answer could be written: the request ends here (499, as nginx logs it). */
     private static void clientGone(ProxyRequest request) {
         request.endedBy("client_closed");
-        request.finish(new Outcome(CLIENT_CLOSED, null, 0));
+        request.end(Outcome.clientLeft());
     }
 
     /** Replays a stored answer (cache hit or Idempotency-Key repeat); an SSE answer is sent as a stream. */
@@ -144,7 +142,7 @@ public class ResponseWriter {
         if (error instanceof RateLimitException limited) {
             retryAfter(response, limited.retryAfterMillis());
         }
-        finish(request, response, error.status(), Buffer.buffer(OpenAiError.body(error.type(), error.code(),
+        writeWhole(request, response, error.status(), Buffer.buffer(OpenAiError.body(error.type(), error.code(),
                 error.param(), OpenAiError.withRequestId(error.getMessage(), request.requestId()))));
     }
 
@@ -168,7 +166,7 @@ public class ResponseWriter {
         }
     }
 
-    private void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+    private void writeWhole(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         if (request.diagnostics() != null) {
             request.diagnostics().response(bytes);
         }
@@ -181,7 +179,7 @@ public class ResponseWriter {
      */
     private void end(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         proxyHeaders(request, response);
-        request.finish(new Outcome(status, null, 0));
+        request.end(Outcome.completed(status));
         HttpServerRequest req = request.request();
         if (UnreadBody.pending(request)) {
             unreadBody.endAndDiscard(req, response, bytes);

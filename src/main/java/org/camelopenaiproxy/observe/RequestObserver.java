@@ -13,6 +13,7 @@ import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
+import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.request.Outcome;
 import org.slf4j.Logger;
@@ -73,10 +74,11 @@ public class RequestObserver extends ServiceSupport {
     public void observe(ProxyRequest request) {
         metrics.started();
         inFlight.incrementAndGet();
-        request.onFinish(outcome -> {
+        request.atEnd(Settlement.METRICS, outcome -> {
             inFlight.decrementAndGet();
-            finished(request, outcome);
+            metrics.finished(request, outcome, System.nanoTime());
         });
+        request.atEnd(Settlement.REQUEST_EVENT, outcome -> queue(request, outcome));
     }
 
     /** Requests arrived and not finished yet (what a shutdown waits for). */
@@ -84,9 +86,9 @@ public class RequestObserver extends ServiceSupport {
         return inFlight.get();
     }
 
-    private void finished(ProxyRequest request, Outcome outcome) {
+    /** Settlement {@link Settlement#REQUEST_EVENT}: the request's JSON line joins the next batch. */
+    private void queue(ProxyRequest request, Outcome outcome) {
         long end = System.nanoTime();
-        metrics.finished(request, outcome, end);
         pending.add(new RequestEvent(RequestRecord.json(request, outcome, end), request.requestId(),
                 request.client() == null ? null : request.client().name(), request.facts().model(), outcome.status(),
                 request.path()));

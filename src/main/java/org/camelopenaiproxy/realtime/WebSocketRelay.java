@@ -139,7 +139,7 @@ public class WebSocketRelay {
             stats.close(by, recorded);
             closeQuietly(client, code, reason);
             closeQuietly(upstream, code, reason);
-            request.finish(new Outcome(101, stats.usage(), stats.responses()));
+            request.end(Outcome.completed(101, stats.usage(), stats.responses()));
             LOG.info("Realtime session {} key={} deployment={} path={} {}", request.requestId(),
                     request.client() == null ? "-" : request.client().name(), stats.deployment(), request.path(), stats);
         }

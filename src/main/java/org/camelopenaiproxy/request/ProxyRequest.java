@@ -44,8 +44,7 @@ public final class ProxyRequest {
     private HttpClientRequest upstreamRequest;
     private RequestFacts facts = RequestFacts.UNKNOWN;
     private RateLimitStatus rateLimits;
-    private List<Consumer<Outcome>> finishListeners;
-    private boolean finished;
+    private final RequestEnd end = new RequestEnd();
     private ResponseRecorder recorder;
     private String cacheStatus = "BYPASS";
     private String deployment;
@@ -297,28 +296,26 @@ public final class ProxyRequest {
         this.session = session;
     }
 
-    /** Runs {@code listener} once, when the answer has been delivered, failed, or the client left. */
-    public void onFinish(Consumer<Outcome> listener) {
-        if (finished) {
-            listener.accept(new Outcome(0, null, 0));
-            return;
-        }
-        if (finishListeners == null) {
-            finishListeners = new ArrayList<>(2);
-        }
-        finishListeners.add(listener);
+    /**
+     * Registers what this request must settle when it ends, under its name: the settlements run in
+     * the order of {@link Settlement}, once, from {@link #end}. Registered after the end, it runs at once.
+     */
+    public void atEnd(Settlement name, Consumer<Outcome> action) {
+        end.add(name, action);
     }
 
-    /** The request is over; tells the listeners exactly once. */
-    public void finish(Outcome outcome) {
-        if (finished) {
-            return;
-        }
-        finished = true;
-        if (finishListeners != null) {
-            for (Consumer<Outcome> l : finishListeners) {
-                l.accept(outcome);
-            }
-        }
+    /**
+     * The request is over (completed, failed, the client left, timed out): the one place a request
+     * ends. Runs the settlements exactly once, in the order of {@link Settlement}; a later call does nothing.
+     *
+     * @return {@code false} when the request had ended already
+     */
+    public boolean end(Outcome outcome) {
+        return end.end(outcome, requestId);
+    }
+
+    /** How the request ended, or {@code null} while it is running. */
+    public Outcome outcome() {
+        return end.outcome();
     }
 }

@@ -6,6 +6,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerResponse;
+import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.deadletter.DeadLetterQueue;
 import org.camelopenaiproxy.errors.OpenAiError;
@@ -136,10 +137,13 @@ public class ResponseRelay {
             active.remove(request);
             request.endedBy(error.status() == 504 ? "timeout" : "upstream_error");
             request.error(error);
-            if (deadLetters != null) {
-                deadLetters.record(request, error.status(), error.getMessage(), null);
+            if (deadLetters != null) { // the client got an error event, or a broken answer
+                request.atEnd(Settlement.DEAD_LETTER,
+                        outcome -> deadLetters.record(request, error.status(), error.getMessage(), null));
             }
-            request.finish(new Outcome(status, usage.usage(), usage.events()));
+            Outcome.Ending ending = request.clientGone() ? Outcome.Ending.CLIENT_LEFT
+                    : error.status() == 504 ? Outcome.Ending.TIMED_OUT : Outcome.Ending.FAILED;
+            request.end(new Outcome(ending, status, usage.usage(), usage.events()));
             LOG.debug("Upstream failed after the response began (request {}): {}", request.requestId(), error.getMessage());
             if (eventStream && !client.ended() && !client.closed()) {
                 client.end(Buffer.buffer(OpenAiError.sseEvent(error, request.requestId())));
@@ -159,7 +163,8 @@ public class ResponseRelay {
             if (errorBody != null) {
                 Buffer masked = errorBody.finish();
                 if (status >= 500 && deadLetters != null) { // a 5xx passed on as it came (not retried)
-                    deadLetters.record(request, status, "The upstream API answered " + status + ".", masked.toString());
+                    request.atEnd(Settlement.DEAD_LETTER, outcome -> deadLetters.record(request, status,
+                            "The upstream API answered " + status + ".", masked.toString()));
                 }
                 if (errorBody.replaced()) {
                     client.headers().set(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
@@ -186,7 +191,7 @@ public class ResponseRelay {
             if (recorder != null) {
                 recorder.complete();
             }
-            request.finish(new Outcome(status, usage.usage(), usage.events()));
+            request.end(Outcome.completed(status, usage.usage(), usage.events()));
         });
         if (upstream.earlyFailure() != null) {
             onFailure.handle(upstream.earlyFailure());
