@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.request;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -33,25 +32,18 @@ public final class ProxyRequest {
 
     private final HttpServerRequest request;
     private final String path;
-    private final long startNanos;
     private final Context context;
     private String requestId;
-    private final List<Attempt> attempts = new ArrayList<>(1);
-    private long firstAttemptNanos;
-    private ClientKey client;
+    private Timings timings;
+    private UpstreamAttempts upstream = UpstreamAttempts.NONE;
+    private Caller caller = Caller.UNKNOWN;
     private boolean bodyConsumed;
     private boolean clientGone;
     private HttpClientRequest upstreamRequest;
     private RequestFacts facts = RequestFacts.UNKNOWN;
-    private RateLimitStatus rateLimits;
     private final RequestEnd end = new RequestEnd();
     private ResponseRecorder recorder;
     private String cacheStatus = "BYPASS";
-    private String deployment;
-    private String upstreamRequestId;
-    private long upstreamHeadNanos;
-    private long relayStartNanos;
-    private long firstByteNanos;
     private ProxyException error;
     private String endedBy;
     private boolean deadLettered;
@@ -62,7 +54,7 @@ public final class ProxyRequest {
     public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
         this.request = request;
         this.path = path;
-        this.startNanos = startNanos;
+        this.timings = Timings.startedAt(startNanos);
         this.context = Vertx.currentContext();
     }
 
@@ -79,73 +71,79 @@ public final class ProxyRequest {
         this.requestId = requestId;
     }
 
+    /** When the request reached each point of its life. */
+    public Timings timings() {
+        return timings;
+    }
+
+    /** The request's way upstream: attempts, and the deployment that answered. */
+    public synchronized UpstreamAttempts upstream() {
+        return upstream;
+    }
+
+    /** Who sent the request, and the key's rate-limit state. */
+    public Caller caller() {
+        return caller;
+    }
+
     /** Upstream attempts so far, oldest first (read by the retry policy and the dead-letter record). */
     public synchronized List<Attempt> attempts() {
-        return List.copyOf(attempts);
+        return upstream.tried();
     }
 
     public synchronized void addAttempt(Attempt attempt) {
-        attempts.add(attempt);
+        upstream = upstream.plus(attempt);
     }
 
     /** Deployments tried so far. */
     public synchronized java.util.Set<String> triedDeployments() {
-        java.util.Set<String> names = new java.util.HashSet<>();
-        for (Attempt a : attempts) {
-            names.add(a.deployment());
-        }
-        return names;
+        return upstream.deployments();
     }
 
     public long firstAttemptNanos() {
-        return firstAttemptNanos;
+        return timings.firstAttempt();
     }
 
     public void markFirstAttempt() {
-        if (firstAttemptNanos == 0) {
-            firstAttemptNanos = System.nanoTime();
-        }
+        timings = timings.withFirstAttempt(System.nanoTime());
     }
 
     /** The upstream's response head arrived (the attempt that answered). */
-    public void upstreamAnswered(String deployment, String upstreamRequestId) {
-        this.deployment = deployment;
-        this.upstreamRequestId = upstreamRequestId;
-        this.upstreamHeadNanos = System.nanoTime();
+    public synchronized void upstreamAnswered(String deployment, String upstreamRequestId) {
+        upstream = upstream.answeredBy(deployment, upstreamRequestId);
+        timings = timings.withUpstreamHead(System.nanoTime());
     }
 
     /** The deployment whose answer the client got, or {@code null}. */
-    public String deployment() {
-        return deployment;
+    public synchronized String deployment() {
+        return upstream.deployment();
     }
 
     /** The upstream's own {@code x-request-id} (OpenAI's {@code req_...}), or {@code null}. */
-    public String upstreamRequestId() {
-        return upstreamRequestId;
+    public synchronized String upstreamRequestId() {
+        return upstream.upstreamRequestId();
     }
 
     public long upstreamHeadNanos() {
-        return upstreamHeadNanos;
+        return timings.upstreamHead();
     }
 
     /** The relay starts writing the upstream's answer to the client. */
     public void markRelayStart() {
-        relayStartNanos = System.nanoTime();
+        timings = timings.withRelayStart(System.nanoTime());
     }
 
     public long relayStartNanos() {
-        return relayStartNanos;
+        return timings.relayStart();
     }
 
     /** The first bytes of the answer's body went to the client (for streams: the first token). */
     public void markFirstByte() {
-        if (firstByteNanos == 0) {
-            firstByteNanos = System.nanoTime();
-        }
+        timings = timings.withFirstByte(System.nanoTime());
     }
 
     public long firstByteNanos() {
-        return firstByteNanos;
+        return timings.firstByte();
     }
 
     /** The error the proxy answered with, or {@code null}. */
@@ -208,15 +206,15 @@ public final class ProxyRequest {
     }
 
     public long startNanos() {
-        return startNanos;
+        return timings.start();
     }
 
     public ClientKey client() {
-        return client;
+        return caller.key();
     }
 
     public void client(ClientKey client) {
-        this.client = client;
+        caller = new Caller(client, caller.rateLimits());
     }
 
     public boolean bodyConsumed() {
@@ -280,11 +278,11 @@ public final class ProxyRequest {
 
     /** The caller's rate-limit state after this request was admitted (for the x-ratelimit-* headers). */
     public RateLimitStatus rateLimits() {
-        return rateLimits;
+        return caller.rateLimits();
     }
 
     public void rateLimits(RateLimitStatus rateLimits) {
-        this.rateLimits = rateLimits;
+        caller = new Caller(caller.key(), rateLimits);
     }
 
     /** The WebSocket session this request became ({@code null} for plain HTTP): duration, frames, bytes, usage. */
