@@ -1,7 +1,7 @@
 package org.camelopenaiproxy.http;
 
-import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Settlement;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;

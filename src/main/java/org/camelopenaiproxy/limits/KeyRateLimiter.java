@@ -16,12 +16,12 @@ import io.github.bucket4j.TokensInheritanceStrategy;
 import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.vertx.core.Context;
 import org.apache.camel.Exchange;
-import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.pipeline.AsyncStep;
 import org.camelopenaiproxy.request.RequestFacts;
 import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.Settlement;
 
 /**
  * Pipeline step {@code throttle}: admits a request only within its key's limits, or refuses it

@@ -13,9 +13,9 @@ import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
-import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.Settlement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -5,8 +5,8 @@ import io.vertx.core.Vertx;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
-import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Settlement;
 
 /**
  * What every upstream attempt (HTTP call, WebSocket connect) starts with: back on the request's
