@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches every request from arrival to the end of its answer: counts it in flight, and when it
- * finishes (answered, failed, or the client left) records its metrics and queues one
- * {@link RequestEvent} (its JSON line, {@link RequestRecord}). Queued events go to the route
+ * ends (the last two settlements, {@link Settlement#METRICS} and {@link Settlement#REQUEST_EVENT})
+ * records its metrics and queues one {@link RequestEvent} (its JSON line, {@link RequestRecord}). Queued events go to the route
  * {@code request-completed} ({@code routes/audit.camel.yaml}) as one exchange per batch, at most
  * {@code batchMillis} after the first of them, or at once when {@code batchMax} are waiting: the
  * route taps each batch to the access-log and audit sinks, which run on their own threads and

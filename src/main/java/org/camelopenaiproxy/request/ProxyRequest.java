@@ -18,9 +18,11 @@ import org.camelopenaiproxy.upstream.Attempt;
 
 /**
  * What the pipeline knows about one client request beyond Camel's message headers: the Vert.x
- * request (kept paused until the body is read), when it arrived, who the caller is, and the
- * upstream call in flight (so a client that leaves can cancel it). Lives in the exchange property
- * {@link #PROPERTY}. Touched only on the request's event loop.
+ * request (kept paused until the body is read), {@link Caller who sent it}, {@link RequestFacts
+ * what its body said}, {@link UpstreamAttempts its way upstream}, {@link Timings when it reached
+ * each point}, and the upstream call in flight (so a client that leaves can cancel it). It ends
+ * once, at {@link #end(Outcome)}, which runs the {@link Settlement settlements} in their documented
+ * order. Lives in the exchange property {@link #PROPERTY}. Touched only on the request's event loop.
  */
 public final class ProxyRequest {
 
