@@ -41,11 +41,6 @@ public class IdempotencyGuard extends AsyncStep {
     public record Entry(String bodyHash, StoredResponse answer) {
     }
 
-    /** Exchange property step {@code idempotencyKey} sets: the caller-scoped Idempotency-Key. */
-    public static final String KEY = "proxy.idempotency.key";
-    /** Exchange property set on a replay (answered with {@code Idempotent-Replayed: true}). */
-    public static final String REPLAYED = "proxy.idempotency.replayed";
-
     private final ResponseStore<Entry> store;
     private final IdempotencyKeys keys;
     private final long maxEntryBytes;
@@ -66,11 +61,11 @@ public class IdempotencyGuard extends AsyncStep {
 
     @Override
     protected CompletionStage<?> run(Exchange exchange) throws Exception {
-        String key = exchange.getProperty(KEY, String.class);
+        ProxyRequest request = ProxyRequest.of(exchange);
+        String key = request.idempotencyKey();
         if (key == null) {
             return DONE;
         }
-        ProxyRequest request = ProxyRequest.of(exchange);
         String hash = bodyHash(request, exchange.getMessage().getBody());
         Context context = request.context();
         return onContext(context, keys.claim(key)).thenCompose(first -> first
@@ -161,7 +156,7 @@ public class IdempotencyGuard extends AsyncStep {
 
     private static void replay(Exchange exchange, StoredResponse answer) {
         exchange.getMessage().setBody(answer);
-        exchange.setProperty(REPLAYED, true);
+        ProxyRequest.of(exchange).markReplayed();
         exchange.setRouteStop(true);
     }
 

@@ -26,6 +26,6 @@ public class IdempotencyKey implements Processor {
         }
         ProxyRequest request = ProxyRequest.of(exchange);
         String caller = request.client() == null ? "" : request.client().name();
-        exchange.setProperty(IdempotencyGuard.KEY, caller + '\n' + header.trim());
+        request.idempotencyKey(caller + '\n' + header.trim());
     }
 }

@@ -61,7 +61,7 @@ public class DeadLetterRecord implements Processor {
         }
         Object body = exchange.getMessage().getBody();
         String line = line(request, exchange.getMessage().getHeader(Exchange.HTTP_METHOD, String.class), error.status(),
-                error.getMessage(), exchange.getProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, String.class),
+                error.getMessage(), request.upstream().lastErrorBody(),
                 body instanceof Buffer buffer ? buffer : null);
         if (line != null) {
             exchange.setProperty(LINE, line);

@@ -22,8 +22,8 @@ public class OpenAiErrorResponder implements Processor {
         }
         exchange.getMessage().setBody(OpenAiError.body(error.type(), error.code(), error.param(),
                 OpenAiError.withRequestId(error.getMessage(), requestId)));
-        if (error instanceof RateLimitException limited) {
-            exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, limited.retryAfterMillis());
+        if (error instanceof RateLimitException limited && request != null) {
+            request.retryAfter(limited.retryAfterMillis());
         }
     }
 }

@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.http;
 
-import org.camelopenaiproxy.request.ProxyRequest;
 import java.util.Map;
 
 import io.vertx.core.http.HttpMethod;
@@ -17,6 +16,7 @@ import org.apache.camel.support.service.ServiceSupport;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.observe.RequestObserver;
 import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,20 +1,18 @@
 package org.camelopenaiproxy.http;
 
-import org.camelopenaiproxy.request.ProxyRequest;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.camelopenaiproxy.cache.IdempotencyGuard;
 import org.camelopenaiproxy.cache.StoredResponse;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.limits.RateLimitException;
 import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import org.camelopenaiproxy.stream.SseReader;
-import org.camelopenaiproxy.upstream.UpstreamAnswer;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 
 /**
@@ -56,7 +54,7 @@ public class ResponseWriter {
             return;
         }
         if (body instanceof StoredResponse stored) {
-            if (exchange.getProperty(IdempotencyGuard.REPLAYED, false, Boolean.class)) {
+            if (request.reply().replayed()) {
                 response.putHeader(ProxyHeaders.IDEMPOTENT_REPLAYED, "true");
             }
             replay(request, response, stored);
@@ -69,14 +67,14 @@ public class ResponseWriter {
         if (contentType != null) {
             response.putHeader(ProxyHeaders.CONTENT_TYPE, contentType);
         }
-        io.vertx.core.MultiMap upstreamHeaders = exchange.getProperty(UpstreamAnswer.HEADERS, io.vertx.core.MultiMap.class);
+        io.vertx.core.MultiMap upstreamHeaders = request.reply().upstreamHeaders();
         if (upstreamHeaders != null) {
             // an upstream's own error answer: its headers, already masked
             for (String name : upstreamHeaders.names()) {
                 response.headers().set(name, upstreamHeaders.getAll(name));
             }
         }
-        Long retryAfter = exchange.getProperty(ProxyRequest.RETRY_AFTER_MS, Long.class);
+        Long retryAfter = request.reply().retryAfterMillis();
         if (retryAfter != null) {
             retryAfter(response, retryAfter);
         }

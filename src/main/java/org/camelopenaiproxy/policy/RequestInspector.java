@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.policy;
 
-import org.camelopenaiproxy.request.RequestFacts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -18,6 +17,7 @@ import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyHeaders;
 import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.RequestFacts;
 
 /**
  * Pipeline step {@code requestInspector}: reads the few body fields the policy and the limits need

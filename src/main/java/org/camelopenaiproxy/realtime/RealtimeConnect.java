@@ -154,7 +154,7 @@ public class RealtimeConnect extends UpstreamAttemptProcessor {
         message.setBody(body);
         long retryAfter = UpstreamCall.retryAfterMillis(headers);
         if (retryAfter > 0) {
-            exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, retryAfter);
+            request.retryAfter(retryAfter);
         }
         callback.done(false);
     }

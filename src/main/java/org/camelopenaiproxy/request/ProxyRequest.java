@@ -27,10 +27,6 @@ import org.camelopenaiproxy.upstream.Attempt;
 public final class ProxyRequest {
 
     public static final String PROPERTY = "proxy.request";
-    /** Exchange property (long, ms): when an answer the proxy makes should tell the client to retry. */
-    public static final String RETRY_AFTER_MS = "proxy.retry-after-ms";
-    /** Exchange property: the error body of the last upstream attempt that failed with a status. */
-    public static final String LAST_UPSTREAM_ERROR_BODY = "proxy.upstream.error-body";
 
     private final HttpServerRequest request;
     private final String path;
@@ -39,6 +35,8 @@ public final class ProxyRequest {
     private Timings timings;
     private UpstreamAttempts upstream = UpstreamAttempts.NONE;
     private Caller caller = Caller.UNKNOWN;
+    private Reply reply = Reply.PLAIN;
+    private String idempotencyKey;
     private boolean bodyConsumed;
     private boolean clientGone;
     private HttpClientRequest upstreamRequest;
@@ -114,6 +112,40 @@ public final class ProxyRequest {
     public synchronized void upstreamAnswered(String deployment, String upstreamRequestId) {
         upstream = upstream.answeredBy(deployment, upstreamRequestId);
         timings = timings.withUpstreamHead(System.nanoTime());
+    }
+
+    /** The last upstream attempt failed with a status: its error body, masked (for the dead-letter record). */
+    public synchronized void lastUpstreamErrorBody(String body) {
+        upstream = upstream.withLastErrorBody(body);
+    }
+
+    /** What the answer the proxy writes carries beyond the message (Retry-After, upstream headers, replayed). */
+    public Reply reply() {
+        return reply;
+    }
+
+    /** The answer tells the client to retry after {@code millis}. */
+    public void retryAfter(long millis) {
+        reply = new Reply(millis, reply.upstreamHeaders(), reply.replayed());
+    }
+
+    /** The answer is an upstream's own error, passed on with these (masked) headers. */
+    public void upstreamHeaders(io.vertx.core.MultiMap headers) {
+        reply = new Reply(reply.retryAfterMillis(), headers, reply.replayed());
+    }
+
+    /** The answer replays a kept Idempotency-Key answer. */
+    public void markReplayed() {
+        reply = new Reply(reply.retryAfterMillis(), reply.upstreamHeaders(), true);
+    }
+
+    /** The caller-scoped Idempotency-Key step {@code idempotencyKey} made, or {@code null}. */
+    public String idempotencyKey() {
+        return idempotencyKey;
+    }
+
+    public void idempotencyKey(String idempotencyKey) {
+        this.idempotencyKey = idempotencyKey;
     }
 
     /** The deployment whose answer the client got, or {@code null}. */

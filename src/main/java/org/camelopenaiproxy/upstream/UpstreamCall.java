@@ -141,7 +141,7 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
             // kept for whoever handles the failure: masked like any upstream error body
             Buffer masked = errorRedactor.redactBody(request, status, errorBody,
                     response.getHeader(HttpHeaders.CONTENT_ENCODING));
-            exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, masked.toString());
+            request.lastUpstreamErrorBody(masked.toString());
             exchange.setException(new UpstreamFailure(answer(request, response, errorBody, masked),
                     status == 429 ? "upstream_rate_limited" : "upstream_error",
                     "The upstream API answered " + status + ".", retryAfter));
