@@ -8,7 +8,7 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 
 /**
  * Pipeline step {@code apiKeyAuthenticator}: identifies the caller by the proxy key in
@@ -18,8 +18,6 @@ import org.camelopenaiproxy.http.ProxyRequest;
  */
 public class ApiKeyAuthenticator implements Processor {
 
-    /** Exchange property holding the caller's key name (for logs, metrics and later steps). */
-    public static final String CLIENT_NAME = "proxy.client.name";
     private static final String BEARER = "bearer ";
 
     private final ClientKeyStore keys;
@@ -59,7 +57,6 @@ public class ApiKeyAuthenticator implements Processor {
                     "This API key expired at " + key.expiresAt() + ".");
         }
         request.client(key);
-        exchange.setProperty(CLIENT_NAME, key.name());
     }
 
     static String presentedKey(Message message) {

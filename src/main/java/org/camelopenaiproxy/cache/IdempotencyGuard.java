@@ -13,7 +13,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.limits.RateLimitException;
 import org.camelopenaiproxy.pipeline.AsyncStep;
 import org.slf4j.Logger;
@@ -40,11 +41,6 @@ public class IdempotencyGuard extends AsyncStep {
     public record Entry(String bodyHash, StoredResponse answer) {
     }
 
-    /** Exchange property step {@code idempotencyKey} sets: the caller-scoped Idempotency-Key. */
-    public static final String KEY = "proxy.idempotency.key";
-    /** Exchange property set on a replay (answered with {@code Idempotent-Replayed: true}). */
-    public static final String REPLAYED = "proxy.idempotency.replayed";
-
     private final ResponseStore<Entry> store;
     private final IdempotencyKeys keys;
     private final long maxEntryBytes;
@@ -65,11 +61,11 @@ public class IdempotencyGuard extends AsyncStep {
 
     @Override
     protected CompletionStage<?> run(Exchange exchange) throws Exception {
-        String key = exchange.getProperty(KEY, String.class);
+        ProxyRequest request = ProxyRequest.of(exchange);
+        String key = request.idempotencyKey();
         if (key == null) {
             return DONE;
         }
-        ProxyRequest request = ProxyRequest.of(exchange);
         String hash = bodyHash(request, exchange.getMessage().getBody());
         Context context = request.context();
         return onContext(context, keys.claim(key)).thenCompose(first -> first
@@ -80,16 +76,13 @@ public class IdempotencyGuard extends AsyncStep {
     /** The first request with {@code key}: keep its answer when it completes, or forget the key. */
     private CompletionStage<Void> first(ProxyRequest request, String key, String hash) {
         return onContext(request.context(), store.put(key, new Entry(hash, null))).thenRun(() -> {
-            @SuppressWarnings("unchecked")
-            CompletionStage<Void>[] keeping = new CompletionStage[1];
-            request.recorder(maxEntryBytes).onComplete(answer -> {
-                if (answer.status() < 500 && answer.status() != 429 && answer.status() != 408) {
-                    // a refusal to run now (rate limit, timeout) is no result: the retry must go through
-                    keeping[0] = store.put(key, new Entry(hash, answer));
-                }
-            });
-            request.onFinish(outcome -> {
-                CompletionStage<Void> settled = keeping[0] != null ? keeping[0]
+            ResponseRecorder recorder = request.recorder(maxEntryBytes);
+            request.atEnd(Settlement.IDEMPOTENT_ANSWER, outcome -> {
+                StoredResponse answer = recorder.answer();
+                // a refusal to run now (rate limit, timeout) is no result: the retry must go through
+                CompletionStage<Void> settled = answer != null && answer.status() < 500 && answer.status() != 429
+                        && answer.status() != 408
+                        ? store.put(key, new Entry(hash, answer))
                         : store.remove(key).thenCompose(v -> keys.forget(key));
                 settled.whenComplete((v, e) -> {
                     if (e != null) {
@@ -147,7 +140,7 @@ public class IdempotencyGuard extends AsyncStep {
         };
         waiting.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(onContext);
         long timer = vertx.setTimer(waitMillis, id -> onContext.run());
-        request.onFinish(outcome -> vertx.cancelTimer(timer));
+        request.atEnd(Settlement.IDEMPOTENT_ANSWER, outcome -> vertx.cancelTimer(timer));
         store.get(key).thenAccept(again -> { // the first may have finished while this one registered
             if (again == null || again.answer() != null) {
                 wakeUp(key);
@@ -165,7 +158,7 @@ public class IdempotencyGuard extends AsyncStep {
 
     private static void replay(Exchange exchange, StoredResponse answer) {
         exchange.getMessage().setBody(answer);
-        exchange.setProperty(REPLAYED, true);
+        ProxyRequest.of(exchange).markReplayed();
         exchange.setRouteStop(true);
     }
 

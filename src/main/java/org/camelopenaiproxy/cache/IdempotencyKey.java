@@ -3,7 +3,7 @@ package org.camelopenaiproxy.cache;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 
 /**
  * Step {@code idempotencyKey}: turns the client's {@code Idempotency-Key} header into the key the
@@ -26,6 +26,6 @@ public class IdempotencyKey implements Processor {
         }
         ProxyRequest request = ProxyRequest.of(exchange);
         String caller = request.client() == null ? "" : request.client().name();
-        exchange.setProperty(IdempotencyGuard.KEY, caller + '\n' + header.trim());
+        request.idempotencyKey(caller + '\n' + header.trim());
     }
 }

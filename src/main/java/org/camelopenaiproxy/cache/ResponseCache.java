@@ -15,7 +15,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.pipeline.AsyncStep;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,8 +96,10 @@ public class ResponseCache extends AsyncStep {
 
     /** Stores the answer once it completed as a 2xx; the answer never waits for the store. */
     private void keep(ProxyRequest request, String key) {
-        request.recorder(maxEntryBytes).onComplete(answer -> {
-            if (answer.status() >= 200 && answer.status() < 300) {
+        ResponseRecorder recorder = request.recorder(maxEntryBytes);
+        request.atEnd(Settlement.CACHE_ENTRY, outcome -> {
+            StoredResponse answer = recorder.answer();
+            if (answer != null && answer.status() >= 200 && answer.status() < 300) {
                 store.put(key, answer).whenComplete((v, e) -> {
                     if (e != null) {
                         LOG.warn("Could not store an answer in the response cache: {}", cause(e).toString());

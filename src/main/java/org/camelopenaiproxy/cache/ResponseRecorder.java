@@ -3,7 +3,6 @@ package org.camelopenaiproxy.cache;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -19,7 +18,7 @@ public final class ResponseRecorder {
             "x-request-id", "x-proxy-cache", "content-length", "transfer-encoding", "connection");
 
     private final long maxBytes;
-    private final List<Consumer<StoredResponse>> sinks = new ArrayList<>(2);
+    private StoredResponse answer;
     private int status;
     private List<Map.Entry<String, String>> headers;
     private boolean eventStream;
@@ -30,8 +29,9 @@ public final class ResponseRecorder {
         this.maxBytes = maxBytes;
     }
 
-    public void onComplete(Consumer<StoredResponse> sink) {
-        sinks.add(sink);
+    /** The whole answer once it ended normally (and fit), else {@code null}: what the settlements keep. */
+    public StoredResponse answer() {
+        return answer;
     }
 
     public void head(int status, MultiMap clientHeaders, boolean eventStream) {
@@ -58,15 +58,12 @@ public final class ResponseRecorder {
         body.appendBuffer(chunk);
     }
 
-    /** The answer ended normally: hand it to the stores. */
+    /** The answer ended normally: it becomes {@link #answer()} for the request's settlements. */
     public void complete() {
         if (tooLarge || headers == null) {
             return;
         }
-        StoredResponse stored = new StoredResponse(status, List.copyOf(headers), body.getBytes(), eventStream);
-        for (Consumer<StoredResponse> sink : sinks) {
-            sink.accept(stored);
-        }
+        answer = new StoredResponse(status, List.copyOf(headers), body.getBytes(), eventStream);
     }
 
     /** A whole answer made by the proxy (not relayed), e.g. an error: same rules. */

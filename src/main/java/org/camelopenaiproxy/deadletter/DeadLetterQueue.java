@@ -2,7 +2,7 @@ package org.camelopenaiproxy.deadletter;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -18,7 +18,7 @@ import org.apache.camel.Processor;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.upstream.UpstreamFailure;
 
@@ -61,7 +61,7 @@ public class DeadLetterRecord implements Processor {
         }
         Object body = exchange.getMessage().getBody();
         String line = line(request, exchange.getMessage().getHeader(Exchange.HTTP_METHOD, String.class), error.status(),
-                error.getMessage(), exchange.getProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, String.class),
+                error.getMessage(), request.upstream().lastErrorBody(),
                 body instanceof Buffer buffer ? buffer : null);
         if (line != null) {
             exchange.setProperty(LINE, line);

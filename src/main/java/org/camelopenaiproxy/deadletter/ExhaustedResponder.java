@@ -7,7 +7,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.upstream.UpstreamAnswer;
 import org.camelopenaiproxy.upstream.UpstreamFailure;
@@ -32,7 +32,7 @@ public class ExhaustedResponder implements Processor {
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, answer.status());
             exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, answer.headers().get("content-type"));
             exchange.getMessage().setBody(answer.body());
-            exchange.setProperty(UpstreamAnswer.HEADERS, answer.headers());
+            request.upstreamHeaders(answer.headers());
             return;
         }
         int attempts = request.attempts().size();
@@ -41,7 +41,7 @@ public class ExhaustedResponder implements Processor {
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
         exchange.getMessage().setBody(OpenAiError.body(error.type(), error.code(), error.param(), message));
         if (error instanceof UpstreamFailure failure && failure.retryAfterMillis() > 0) {
-            exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, failure.retryAfterMillis());
+            request.retryAfter(failure.retryAfterMillis());
         }
     }
 

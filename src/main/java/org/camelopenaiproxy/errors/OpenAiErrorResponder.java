@@ -2,7 +2,7 @@ package org.camelopenaiproxy.errors;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
 
 /** Writes the caught exception of an exchange as an OpenAI-shaped error (status + JSON body). */
@@ -22,8 +22,8 @@ public class OpenAiErrorResponder implements Processor {
         }
         exchange.getMessage().setBody(OpenAiError.body(error.type(), error.code(), error.param(),
                 OpenAiError.withRequestId(error.getMessage(), requestId)));
-        if (error instanceof RateLimitException limited) {
-            exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, limited.retryAfterMillis());
+        if (error instanceof RateLimitException limited && request != null) {
+            request.retryAfter(limited.retryAfterMillis());
         }
     }
 }

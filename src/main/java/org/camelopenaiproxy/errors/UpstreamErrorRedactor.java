@@ -11,7 +11,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.observe.Redactor;
 import org.camelopenaiproxy.realtime.Subprotocols;
 

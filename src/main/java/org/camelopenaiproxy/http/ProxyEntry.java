@@ -15,7 +15,8 @@ import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.observe.RequestObserver;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,8 +132,8 @@ public class ProxyEntry extends ServiceSupport {
             request.request().response().reset();
         }
         if (request.clientGone()) {
-            // nothing was written or relayed: the finish listeners (concurrency slot, tokens) run here
-            request.finish(new Outcome(499, null, 0));
+            // nothing was written or relayed: the request ends here (settlements: slot, tokens, ...)
+            request.end(Outcome.clientLeft());
         }
     }
 

@@ -8,6 +8,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.policy.JsonEndpoints;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Settlement;
 
 /**
  * Pipeline step {@code requestBodyReader}: reads the client's body without blocking and makes it the
@@ -78,10 +80,10 @@ public class RequestBodyReader extends AsyncProcessorSupport {
             return true;
         }
         long[] taken = {0};
-        request.onFinish(outcome -> budget.give(taken[0]));
+        request.atEnd(Settlement.BODY_BUFFER, outcome -> budget.give(taken[0]));
         if (declared > 0) {
             if (!budget.take(declared)) {
-                exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, BUSY_RETRY_MS);
+                request.retryAfter(BUSY_RETRY_MS);
                 exchange.setException(BUSY);
                 callback.done(true);
                 return true;
@@ -110,7 +112,7 @@ public class RequestBodyReader extends AsyncProcessorSupport {
                     : size > taken[0] && !grow(taken, size) ? BUSY : null;
             if (refused != null) {
                 if (refused == BUSY) {
-                    exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, BUSY_RETRY_MS);
+                    request.retryAfter(BUSY_RETRY_MS);
                 }
                 finished[0] = true;
                 vertx.cancelTimer(timer);

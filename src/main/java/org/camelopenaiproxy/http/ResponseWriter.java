@@ -5,15 +5,14 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.camelopenaiproxy.cache.IdempotencyGuard;
 import org.camelopenaiproxy.cache.StoredResponse;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.limits.RateLimitException;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.stream.ResponseRelay;
 import org.camelopenaiproxy.stream.SseReader;
-import org.camelopenaiproxy.upstream.UpstreamAnswer;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
 
 /**
@@ -23,8 +22,6 @@ import org.camelopenaiproxy.upstream.UpstreamResponse;
  */
 public class ResponseWriter {
 
-    /** The status logged for a request whose client left before the answer began. */
-    public static final int CLIENT_CLOSED = 499;
 
     private final ResponseRelay relay;
     private final UnreadBody unreadBody;
@@ -57,7 +54,7 @@ public class ResponseWriter {
             return;
         }
         if (body instanceof StoredResponse stored) {
-            if (exchange.getProperty(IdempotencyGuard.REPLAYED, false, Boolean.class)) {
+            if (request.reply().replayed()) {
                 response.putHeader(ProxyHeaders.IDEMPOTENT_REPLAYED, "true");
             }
             replay(request, response, stored);
@@ -70,24 +67,24 @@ public class ResponseWriter {
         if (contentType != null) {
             response.putHeader(ProxyHeaders.CONTENT_TYPE, contentType);
         }
-        io.vertx.core.MultiMap upstreamHeaders = exchange.getProperty(UpstreamAnswer.HEADERS, io.vertx.core.MultiMap.class);
+        io.vertx.core.MultiMap upstreamHeaders = request.reply().upstreamHeaders();
         if (upstreamHeaders != null) {
             // an upstream's own error answer: its headers, already masked
             for (String name : upstreamHeaders.names()) {
                 response.headers().set(name, upstreamHeaders.getAll(name));
             }
         }
-        Long retryAfter = exchange.getProperty(ProxyRequest.RETRY_AFTER_MS, Long.class);
+        Long retryAfter = request.reply().retryAfterMillis();
         if (retryAfter != null) {
             retryAfter(response, retryAfter);
         }
-        finish(request, response, status, bytes);
+        writeWhole(request, response, status, bytes);
     }
 
     /** The client left before its answer could be written: the request ends here (499, as nginx logs it). */
     private static void clientGone(ProxyRequest request) {
         request.endedBy("client_closed");
-        request.finish(new Outcome(CLIENT_CLOSED, null, 0));
+        request.end(Outcome.clientLeft());
     }
 
     /** Replays a stored answer (cache hit or Idempotency-Key repeat); an SSE answer is sent as a stream. */
@@ -143,7 +140,7 @@ public class ResponseWriter {
         if (error instanceof RateLimitException limited) {
             retryAfter(response, limited.retryAfterMillis());
         }
-        finish(request, response, error.status(), Buffer.buffer(OpenAiError.body(error.type(), error.code(),
+        writeWhole(request, response, error.status(), Buffer.buffer(OpenAiError.body(error.type(), error.code(),
                 error.param(), OpenAiError.withRequestId(error.getMessage(), request.requestId()))));
     }
 
@@ -167,7 +164,7 @@ public class ResponseWriter {
         }
     }
 
-    private void finish(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
+    private void writeWhole(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         if (request.diagnostics() != null) {
             request.diagnostics().response(bytes);
         }
@@ -180,7 +177,7 @@ public class ResponseWriter {
      */
     private void end(ProxyRequest request, HttpServerResponse response, int status, Buffer bytes) {
         proxyHeaders(request, response);
-        request.finish(new Outcome(status, null, 0));
+        request.end(Outcome.completed(status));
         HttpServerRequest req = request.request();
         if (UnreadBody.pending(request)) {
             unreadBody.endAndDiscard(req, response, bytes);

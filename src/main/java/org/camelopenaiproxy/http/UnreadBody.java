@@ -5,6 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import org.camelopenaiproxy.request.ProxyRequest;
 
 /**
  * An HTTP/1.x request answered before its body was read (a wrong key 401, a 413, a 429...): the

@@ -17,10 +17,11 @@ import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.vertx.core.Context;
 import org.apache.camel.Exchange;
 import org.camelopenaiproxy.auth.ClientKey;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.pipeline.AsyncStep;
-import org.camelopenaiproxy.policy.RequestFacts;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.RequestFacts;
+import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.Settlement;
 
 /**
  * Pipeline step {@code throttle}: admits a request only within its key's limits, or refuses it
@@ -164,8 +165,11 @@ public class KeyRateLimiter extends AsyncStep {
                             + RateLimitStatus.duration(waitMs * 1_000_000) + ".", waitMs);
                 }
                 boolean heldSlot = slot;
-                request.onFinish(outcome -> done(name, heldSlot, kb.tokens, reserved, outcome, request.facts()));
-                slot = false; // now owned by the finish listener
+                request.atEnd(Settlement.CONCURRENCY_SLOT, outcome -> release(name, heldSlot));
+                if (kb.tokens != null) {
+                    request.atEnd(Settlement.TOKENS, outcome -> settleTokens(kb.tokens, reserved, outcome, request.facts()));
+                }
+                slot = false; // now released by the request's end
             }));
         }
 
@@ -179,27 +183,22 @@ public class KeyRateLimiter extends AsyncStep {
 
         /** Refused: give back what was taken. */
         void refused() {
-            if (slot) {
-                store.release(name);
-            }
-            if (maxInFlight > 0) {
-                inFlight.decrementAndGet();
-            }
+            release(name, slot);
         }
     }
 
-    /** The answer ended: free the slot, and settle the token reservation against real usage. */
-    private void done(String name, boolean slot, AsyncBucketProxy tokens, long reserved, Outcome outcome,
-            RequestFacts facts) {
+    /** Settlement {@link Settlement#CONCURRENCY_SLOT} (and a refusal): frees the key's slot and the proxy-wide count. */
+    private void release(String name, boolean slot) {
         if (slot) {
             store.release(name);
         }
         if (maxInFlight > 0) {
             inFlight.decrementAndGet();
         }
-        if (tokens == null) {
-            return;
-        }
+    }
+
+    /** Settlement {@link Settlement#TOKENS}: settles the token reservation against the usage the upstream reported. */
+    private static void settleTokens(AsyncBucketProxy tokens, long reserved, Outcome outcome, RequestFacts facts) {
         long used;
         if (outcome.usage() != null) {
             used = outcome.usage().totalTokens();

@@ -8,7 +8,7 @@ import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.http.StreamingBody;
 
 /**

@@ -11,11 +11,11 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.limits.RateLimitException;
 import org.camelopenaiproxy.realtime.SessionStats;
 import org.camelopenaiproxy.upstream.Attempt;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.Outcome;
 import org.camelopenaiproxy.usage.Usage;
 
 /**

@@ -13,15 +13,16 @@ import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
-import org.camelopenaiproxy.http.ProxyRequest;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.Settlement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Watches every request from arrival to the end of its answer: counts it in flight, and when it
- * finishes (answered, failed, or the client left) records its metrics and queues one
- * {@link RequestEvent} (its JSON line, {@link RequestRecord}). Queued events go to the route
+ * ends (the last two settlements, {@link Settlement#METRICS} and {@link Settlement#REQUEST_EVENT})
+ * records its metrics and queues one {@link RequestEvent} (its JSON line, {@link RequestRecord}). Queued events go to the route
  * {@code request-completed} ({@code routes/audit.camel.yaml}) as one exchange per batch, at most
  * {@code batchMillis} after the first of them, or at once when {@code batchMax} are waiting: the
  * route taps each batch to the access-log and audit sinks, which run on their own threads and
@@ -73,10 +74,11 @@ public class RequestObserver extends ServiceSupport {
     public void observe(ProxyRequest request) {
         metrics.started();
         inFlight.incrementAndGet();
-        request.onFinish(outcome -> {
+        request.atEnd(Settlement.METRICS, outcome -> {
             inFlight.decrementAndGet();
-            finished(request, outcome);
+            metrics.finished(request, outcome, System.nanoTime());
         });
+        request.atEnd(Settlement.REQUEST_EVENT, outcome -> queue(request, outcome));
     }
 
     /** Requests arrived and not finished yet (what a shutdown waits for). */
@@ -84,9 +86,9 @@ public class RequestObserver extends ServiceSupport {
         return inFlight.get();
     }
 
-    private void finished(ProxyRequest request, Outcome outcome) {
+    /** Settlement {@link Settlement#REQUEST_EVENT}: the request's JSON line joins the next batch. */
+    private void queue(ProxyRequest request, Outcome outcome) {
         long end = System.nanoTime();
-        metrics.finished(request, outcome, end);
         pending.add(new RequestEvent(RequestRecord.json(request, outcome, end), request.requestId(),
                 request.client() == null ? null : request.client().name(), request.facts().model(), outcome.status(),
                 request.path()));

@@ -9,7 +9,7 @@ import io.vertx.core.Vertx;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 
 /**
  * A pipeline step that may wait for I/O (a store, a remote check) without holding the event loop.

@@ -4,7 +4,8 @@ import org.apache.camel.Exchange;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.config.Glob;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.RequestFacts;
 
 /**
  * The two allow-list checks of a key's policy, as two pipeline steps: {@code endpointPolicy}

@@ -16,7 +16,8 @@ import org.apache.camel.Processor;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.RequestFacts;
 
 /**
  * Pipeline step {@code requestInspector}: reads the few body fields the policy and the limits need
@@ -25,9 +26,6 @@ import org.camelopenaiproxy.http.ProxyRequest;
  * rest of the body goes upstream exactly as the client sent it.
  */
 public class RequestInspector implements Processor {
-
-    /** Exchange property with the model the upstream receives (for routes, logs and metrics). */
-    public static final String MODEL = "proxy.model";
 
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -76,9 +74,6 @@ public class RequestInspector implements Processor {
         }
         request.facts(new RequestFacts(requested, model, parsed.maxOutputTokens, parsed.stream, parsed.includeUsage,
                 PromptEstimate.tokens(bytes, body.length()), parsed.zeroTemperature || parsed.seed));
-        if (model != null) {
-            exchange.setProperty(MODEL, model);
-        }
     }
 
     /**

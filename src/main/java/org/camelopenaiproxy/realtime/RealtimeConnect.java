@@ -15,7 +15,7 @@ import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.upstream.Deployment;
@@ -111,7 +111,6 @@ public class RealtimeConnect extends UpstreamAttemptProcessor {
                 MultiMap handshake = HttpHeaders.headers().addAll(socket.headers());
                 choice.permit().succeeded(System.nanoTime() - started);
                 request.addAttempt(new Attempt(deployment.name(), 101, null, System.nanoTime() - started));
-                exchange.setProperty(ProxyRequest.DEPLOYMENT, deployment.name());
                 if (request.clientGone()) {
                     socket.close(WebSocketRelay.GOING_AWAY, "client left");
                     exchange.setException(ProxyException.upstreamUnreachable("The client left.", null));
@@ -155,9 +154,8 @@ public class RealtimeConnect extends UpstreamAttemptProcessor {
         message.setBody(body);
         long retryAfter = UpstreamCall.retryAfterMillis(headers);
         if (retryAfter > 0) {
-            exchange.setProperty(ProxyRequest.RETRY_AFTER_MS, retryAfter);
+            request.retryAfter(retryAfter);
         }
-        exchange.setProperty(ProxyRequest.DEPLOYMENT, choice.deployment().name());
         callback.done(false);
     }
 

@@ -14,11 +14,11 @@ import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
 import org.camelopenaiproxy.http.ProxyEntry;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.ResponseWriter;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.Outcome;
 import org.camelopenaiproxy.http.RequestIds;
 import org.camelopenaiproxy.observe.RequestObserver;
 import org.slf4j.Logger;
@@ -131,7 +131,7 @@ public class RealtimeEntry extends ServiceSupport {
             request.request().response().reset();
         }
         if (request.clientGone()) {
-            request.finish(new Outcome(499, null, 0)); // the writer wrote nothing: release the slot here
+            request.end(Outcome.clientLeft()); // the writer wrote nothing: the request ends here
         }
     }
 
@@ -140,7 +140,7 @@ public class RealtimeEntry extends ServiceSupport {
         HttpServerRequest req = request.request();
         if (request.clientGone() || req.response().closed()) {
             upstream.socket().close(WebSocketRelay.GOING_AWAY, "client left");
-            request.finish(new Outcome(499, null, 0));
+            request.end(Outcome.clientLeft());
             return;
         }
         io.vertx.core.MultiMap head = req.response().headers();
@@ -160,7 +160,7 @@ public class RealtimeEntry extends ServiceSupport {
             if (upgraded.failed()) {
                 LOG.debug("Client WebSocket upgrade failed: {}", upgraded.cause().toString());
                 upstream.socket().close(WebSocketRelay.GOING_AWAY, "client upgrade failed");
-                request.finish(new Outcome(499, null, 0));
+                request.end(Outcome.clientLeft());
                 return;
             }
             ServerWebSocket client = upgraded.result();

@@ -6,8 +6,8 @@ import java.nio.charset.StandardCharsets;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.http.ProxyRequest;
-import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.RequestFacts;
 import org.camelopenaiproxy.policy.RequestInspector;
 
 /**
@@ -40,7 +40,6 @@ public class RealtimeInspector implements Processor {
             message.setHeader(Exchange.HTTP_QUERY, replaceParam(query, "model", model));
         }
         request.facts(new RequestFacts(requested, model, null, true, false, 0, false));
-        exchange.setProperty(RequestInspector.MODEL, model);
     }
 
     /** The first value of a query parameter, decoded; {@code null} when absent. */

@@ -6,8 +6,8 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketBase;
 import io.vertx.core.http.WebSocketFrame;
-import org.camelopenaiproxy.http.ProxyRequest;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Outcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -139,7 +139,7 @@ public class WebSocketRelay {
             stats.close(by, recorded);
             closeQuietly(client, code, reason);
             closeQuietly(upstream, code, reason);
-            request.finish(new Outcome(101, stats.usage(), stats.responses()));
+            request.end(Outcome.completed(101, stats.usage(), stats.responses()));
             LOG.info("Realtime session {} key={} deployment={} path={} {}", request.requestId(),
                     request.client() == null ? "-" : request.client().name(), stats.deployment(), request.path(), stats);
         }

@@ -5,7 +5,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 
 /**
  * The answers being relayed right now, each with the handler that ends it on a failure (a stream

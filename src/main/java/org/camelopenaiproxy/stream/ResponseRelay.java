@@ -12,11 +12,12 @@ import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
 import org.camelopenaiproxy.upstream.Timeouts;
 import org.camelopenaiproxy.upstream.UpstreamResponse;
-import org.camelopenaiproxy.usage.Outcome;
+import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.Settlement;
 import org.camelopenaiproxy.usage.StreamUsageFilter;
 import org.camelopenaiproxy.usage.UsageTee;
 import org.camelopenaiproxy.observe.DiagnosticCapture;
@@ -136,10 +137,13 @@ public class ResponseRelay {
             active.remove(request);
             request.endedBy(error.status() == 504 ? "timeout" : "upstream_error");
             request.error(error);
-            if (deadLetters != null) {
-                deadLetters.record(request, error.status(), error.getMessage(), null);
+            if (deadLetters != null) { // the client got an error event, or a broken answer
+                request.atEnd(Settlement.DEAD_LETTER,
+                        outcome -> deadLetters.record(request, error.status(), error.getMessage(), null));
             }
-            request.finish(new Outcome(status, usage.usage(), usage.events()));
+            Outcome.Ending ending = request.clientGone() ? Outcome.Ending.CLIENT_LEFT
+                    : error.status() == 504 ? Outcome.Ending.TIMED_OUT : Outcome.Ending.FAILED;
+            request.end(new Outcome(ending, status, usage.usage(), usage.events()));
             LOG.debug("Upstream failed after the response began (request {}): {}", request.requestId(), error.getMessage());
             if (eventStream && !client.ended() && !client.closed()) {
                 client.end(Buffer.buffer(OpenAiError.sseEvent(error, request.requestId())));
@@ -159,7 +163,8 @@ public class ResponseRelay {
             if (errorBody != null) {
                 Buffer masked = errorBody.finish();
                 if (status >= 500 && deadLetters != null) { // a 5xx passed on as it came (not retried)
-                    deadLetters.record(request, status, "The upstream API answered " + status + ".", masked.toString());
+                    request.atEnd(Settlement.DEAD_LETTER, outcome -> deadLetters.record(request, status,
+                            "The upstream API answered " + status + ".", masked.toString()));
                 }
                 if (errorBody.replaced()) {
                     client.headers().set(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
@@ -186,7 +191,7 @@ public class ResponseRelay {
             if (recorder != null) {
                 recorder.complete();
             }
-            request.finish(new Outcome(status, usage.usage(), usage.events()));
+            request.end(Outcome.completed(status, usage.usage(), usage.events()));
         });
         if (upstream.earlyFailure() != null) {
             onFailure.handle(upstream.earlyFailure());

@@ -4,7 +4,7 @@ import java.util.Set;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Expression;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.http.StreamingBody;
 
 /**

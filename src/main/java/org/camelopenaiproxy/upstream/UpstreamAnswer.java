@@ -10,7 +10,4 @@ import io.vertx.core.buffer.Buffer;
  * already masked like any upstream error.
  */
 public record UpstreamAnswer(int status, MultiMap headers, Buffer body) {
-
-    /** Exchange property: the headers of the upstream answer the client gets (set by the dead-letter route). */
-    public static final String HEADERS = "proxy.upstream.answer-headers";
 }

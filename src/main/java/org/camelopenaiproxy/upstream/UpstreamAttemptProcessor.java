@@ -5,7 +5,8 @@ import io.vertx.core.Vertx;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.Settlement;
 
 /**
  * What every upstream attempt (HTTP call, WebSocket connect) starts with: back on the request's
@@ -41,7 +42,7 @@ public abstract class UpstreamAttemptProcessor extends AsyncProcessorSupport {
         AsyncCallback callback = done;
         if (request.firstAttemptNanos() == 0 && budget != null) {
             budget.requestStarted();
-            request.onFinish(outcome -> budget.requestEnded());
+            request.atEnd(Settlement.RETRY_BUDGET, outcome -> budget.requestEnded());
         }
         if (exchange.removeProperty(RetryBudget.TOKEN) != null && budget != null) {
             callback = sync -> { // this attempt is a retry: its token goes back when the attempt is decided

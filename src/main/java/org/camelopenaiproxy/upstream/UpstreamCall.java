@@ -15,7 +15,7 @@ import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
 import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.http.ReloadGate;
 import org.camelopenaiproxy.http.StreamingBody;
 
@@ -105,7 +105,6 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
                     choice.permit().succeeded(System.nanoTime() - started);
                 }
                 request.addAttempt(new Attempt(deployment.name(), status, null, System.nanoTime() - started));
-                exchange.setProperty(ProxyRequest.DEPLOYMENT, deployment.name());
                 request.upstreamAnswered(deployment.name(), response.getHeader(ProxyHeaders.X_REQUEST_ID));
                 message.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
                 message.setBody(new UpstreamResponse(upstreamRequest, response));
@@ -142,7 +141,7 @@ public class UpstreamCall extends UpstreamAttemptProcessor {
             // kept for whoever handles the failure: masked like any upstream error body
             Buffer masked = errorRedactor.redactBody(request, status, errorBody,
                     response.getHeader(HttpHeaders.CONTENT_ENCODING));
-            exchange.setProperty(ProxyRequest.LAST_UPSTREAM_ERROR_BODY, masked.toString());
+            request.lastUpstreamErrorBody(masked.toString());
             exchange.setException(new UpstreamFailure(answer(request, response, errorBody, masked),
                     status == 429 ? "upstream_rate_limited" : "upstream_error",
                     "The upstream API answered " + status + ".", retryAfter));

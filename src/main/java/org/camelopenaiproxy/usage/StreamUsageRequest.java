@@ -11,8 +11,8 @@ import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.http.ProxyRequest;
-import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.RequestFacts;
 
 /**
  * Step {@code streamUsage}: a streamed Chat Completions (or Completions) request whose client did

@@ -10,9 +10,9 @@ import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
 import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.config.Glob;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.limits.Limits;
-import org.camelopenaiproxy.policy.RequestFacts;
+import org.camelopenaiproxy.request.RequestFacts;
 import org.camelopenaiproxy.policy.RequestInspector;
 import org.junit.jupiter.api.Test;
 

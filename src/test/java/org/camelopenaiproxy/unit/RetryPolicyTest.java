@@ -5,7 +5,7 @@ import java.util.Set;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.camelopenaiproxy.http.ProxyRequest;
+import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.upstream.RetryBudget;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.UpstreamAnswer;
@@ -90,7 +90,7 @@ class RetryPolicyTest {
         RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(500), spent, selectorOverAandB());
         Exchange failedOnA = failedWith(answered(500, 0));
         ProxyRequest request = ProxyRequest.of(failedOnA);
-        request.facts(new org.camelopenaiproxy.policy.RequestFacts("m", "m", null, false, false, 0, false));
+        request.facts(new org.camelopenaiproxy.request.RequestFacts("m", "m", null, false, false, 0, false));
         request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 500, null, 1_000_000));
 
         assertTrue(policy.shouldRetry(failedOnA), "b is healthy and untried: failing over adds nothing to a's load");
@@ -108,7 +108,7 @@ class RetryPolicyTest {
         RetryPolicy policy = new RetryPolicy(3, 10_000, 30_000, Set.of(429), new RetryBudget(20, 3), selectorOverAandB());
         Exchange limitedOnA = failedWith(answered(429, 8_000));
         ProxyRequest request = ProxyRequest.of(limitedOnA);
-        request.facts(new org.camelopenaiproxy.policy.RequestFacts("m", "m", null, false, false, 0, false));
+        request.facts(new org.camelopenaiproxy.request.RequestFacts("m", "m", null, false, false, 0, false));
         request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 429, null, 1_000_000));
 
         assertTrue(policy.shouldRetry(limitedOnA));

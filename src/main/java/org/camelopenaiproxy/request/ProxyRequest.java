@@ -1,6 +1,5 @@
-package org.camelopenaiproxy.http;
+package org.camelopenaiproxy.request;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -14,49 +13,37 @@ import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.errors.ProxyException;
 import org.camelopenaiproxy.observe.DiagnosticCapture;
 import org.camelopenaiproxy.limits.RateLimitStatus;
-import org.camelopenaiproxy.policy.RequestFacts;
 import org.camelopenaiproxy.realtime.SessionStats;
 import org.camelopenaiproxy.upstream.Attempt;
-import org.camelopenaiproxy.usage.Outcome;
 
 /**
  * What the pipeline knows about one client request beyond Camel's message headers: the Vert.x
- * request (kept paused until the body is read), when it arrived, who the caller is, and the
- * upstream call in flight (so a client that leaves can cancel it). Lives in the exchange property
- * {@link #PROPERTY}. Touched only on the request's event loop.
+ * request (kept paused until the body is read), {@link Caller who sent it}, {@link RequestFacts
+ * what its body said}, {@link UpstreamAttempts its way upstream}, {@link Timings when it reached
+ * each point}, and the upstream call in flight (so a client that leaves can cancel it). It ends
+ * once, at {@link #end(Outcome)}, which runs the {@link Settlement settlements} in their documented
+ * order. Lives in the exchange property {@link #PROPERTY}. Touched only on the request's event loop.
  */
 public final class ProxyRequest {
 
     public static final String PROPERTY = "proxy.request";
-    /** Exchange property (long, ms): when an answer the proxy makes should tell the client to retry. */
-    public static final String RETRY_AFTER_MS = "proxy.retry-after-ms";
-    /** Exchange property: the deployment that answered. */
-    public static final String DEPLOYMENT = "proxy.deployment";
-    /** Exchange property: the error body of the last upstream attempt that failed with a status. */
-    public static final String LAST_UPSTREAM_ERROR_BODY = "proxy.upstream.error-body";
 
     private final HttpServerRequest request;
     private final String path;
-    private final long startNanos;
     private final Context context;
     private String requestId;
-    private final List<Attempt> attempts = new ArrayList<>(1);
-    private long firstAttemptNanos;
-    private ClientKey client;
+    private Timings timings;
+    private UpstreamAttempts upstream = UpstreamAttempts.NONE;
+    private Caller caller = Caller.UNKNOWN;
+    private Reply reply = Reply.PLAIN;
+    private String idempotencyKey;
     private boolean bodyConsumed;
     private boolean clientGone;
     private HttpClientRequest upstreamRequest;
     private RequestFacts facts = RequestFacts.UNKNOWN;
-    private RateLimitStatus rateLimits;
-    private List<Consumer<Outcome>> finishListeners;
-    private boolean finished;
+    private final RequestEnd end = new RequestEnd();
     private ResponseRecorder recorder;
     private String cacheStatus = "BYPASS";
-    private String deployment;
-    private String upstreamRequestId;
-    private long upstreamHeadNanos;
-    private long relayStartNanos;
-    private long firstByteNanos;
     private ProxyException error;
     private String endedBy;
     private boolean deadLettered;
@@ -67,7 +54,7 @@ public final class ProxyRequest {
     public ProxyRequest(HttpServerRequest request, String path, long startNanos) {
         this.request = request;
         this.path = path;
-        this.startNanos = startNanos;
+        this.timings = Timings.startedAt(startNanos);
         this.context = Vertx.currentContext();
     }
 
@@ -84,73 +71,113 @@ public final class ProxyRequest {
         this.requestId = requestId;
     }
 
+    /** When the request reached each point of its life. */
+    public Timings timings() {
+        return timings;
+    }
+
+    /** The request's way upstream: attempts, and the deployment that answered. */
+    public synchronized UpstreamAttempts upstream() {
+        return upstream;
+    }
+
+    /** Who sent the request, and the key's rate-limit state. */
+    public Caller caller() {
+        return caller;
+    }
+
     /** Upstream attempts so far, oldest first (read by the retry policy and the dead-letter record). */
     public synchronized List<Attempt> attempts() {
-        return List.copyOf(attempts);
+        return upstream.tried();
     }
 
     public synchronized void addAttempt(Attempt attempt) {
-        attempts.add(attempt);
+        upstream = upstream.plus(attempt);
     }
 
     /** Deployments tried so far. */
     public synchronized java.util.Set<String> triedDeployments() {
-        java.util.Set<String> names = new java.util.HashSet<>();
-        for (Attempt a : attempts) {
-            names.add(a.deployment());
-        }
-        return names;
+        return upstream.deployments();
     }
 
     public long firstAttemptNanos() {
-        return firstAttemptNanos;
+        return timings.firstAttempt();
     }
 
     public void markFirstAttempt() {
-        if (firstAttemptNanos == 0) {
-            firstAttemptNanos = System.nanoTime();
-        }
+        timings = timings.withFirstAttempt(System.nanoTime());
     }
 
     /** The upstream's response head arrived (the attempt that answered). */
-    public void upstreamAnswered(String deployment, String upstreamRequestId) {
-        this.deployment = deployment;
-        this.upstreamRequestId = upstreamRequestId;
-        this.upstreamHeadNanos = System.nanoTime();
+    public synchronized void upstreamAnswered(String deployment, String upstreamRequestId) {
+        upstream = upstream.answeredBy(deployment, upstreamRequestId);
+        timings = timings.withUpstreamHead(System.nanoTime());
+    }
+
+    /** The last upstream attempt failed with a status: its error body, masked (for the dead-letter record). */
+    public synchronized void lastUpstreamErrorBody(String body) {
+        upstream = upstream.withLastErrorBody(body);
+    }
+
+    /** What the answer the proxy writes carries beyond the message (Retry-After, upstream headers, replayed). */
+    public Reply reply() {
+        return reply;
+    }
+
+    /** The answer tells the client to retry after {@code millis}. */
+    public void retryAfter(long millis) {
+        reply = new Reply(millis, reply.upstreamHeaders(), reply.replayed());
+    }
+
+    /** The answer is an upstream's own error, passed on with these (masked) headers. */
+    public void upstreamHeaders(io.vertx.core.MultiMap headers) {
+        reply = new Reply(reply.retryAfterMillis(), headers, reply.replayed());
+    }
+
+    /** The answer replays a kept Idempotency-Key answer. */
+    public void markReplayed() {
+        reply = new Reply(reply.retryAfterMillis(), reply.upstreamHeaders(), true);
+    }
+
+    /** The caller-scoped Idempotency-Key step {@code idempotencyKey} made, or {@code null}. */
+    public String idempotencyKey() {
+        return idempotencyKey;
+    }
+
+    public void idempotencyKey(String idempotencyKey) {
+        this.idempotencyKey = idempotencyKey;
     }
 
     /** The deployment whose answer the client got, or {@code null}. */
-    public String deployment() {
-        return deployment;
+    public synchronized String deployment() {
+        return upstream.deployment();
     }
 
     /** The upstream's own {@code x-request-id} (OpenAI's {@code req_...}), or {@code null}. */
-    public String upstreamRequestId() {
-        return upstreamRequestId;
+    public synchronized String upstreamRequestId() {
+        return upstream.upstreamRequestId();
     }
 
     public long upstreamHeadNanos() {
-        return upstreamHeadNanos;
+        return timings.upstreamHead();
     }
 
     /** The relay starts writing the upstream's answer to the client. */
     public void markRelayStart() {
-        relayStartNanos = System.nanoTime();
+        timings = timings.withRelayStart(System.nanoTime());
     }
 
     public long relayStartNanos() {
-        return relayStartNanos;
+        return timings.relayStart();
     }
 
     /** The first bytes of the answer's body went to the client (for streams: the first token). */
     public void markFirstByte() {
-        if (firstByteNanos == 0) {
-            firstByteNanos = System.nanoTime();
-        }
+        timings = timings.withFirstByte(System.nanoTime());
     }
 
     public long firstByteNanos() {
-        return firstByteNanos;
+        return timings.firstByte();
     }
 
     /** The error the proxy answered with, or {@code null}. */
@@ -213,15 +240,15 @@ public final class ProxyRequest {
     }
 
     public long startNanos() {
-        return startNanos;
+        return timings.start();
     }
 
     public ClientKey client() {
-        return client;
+        return caller.key();
     }
 
     public void client(ClientKey client) {
-        this.client = client;
+        caller = new Caller(client, caller.rateLimits());
     }
 
     public boolean bodyConsumed() {
@@ -285,11 +312,11 @@ public final class ProxyRequest {
 
     /** The caller's rate-limit state after this request was admitted (for the x-ratelimit-* headers). */
     public RateLimitStatus rateLimits() {
-        return rateLimits;
+        return caller.rateLimits();
     }
 
     public void rateLimits(RateLimitStatus rateLimits) {
-        this.rateLimits = rateLimits;
+        caller = new Caller(caller.key(), rateLimits);
     }
 
     /** The WebSocket session this request became ({@code null} for plain HTTP): duration, frames, bytes, usage. */
@@ -301,28 +328,26 @@ public final class ProxyRequest {
         this.session = session;
     }
 
-    /** Runs {@code listener} once, when the answer has been delivered, failed, or the client left. */
-    public void onFinish(Consumer<Outcome> listener) {
-        if (finished) {
-            listener.accept(new Outcome(0, null, 0));
-            return;
-        }
-        if (finishListeners == null) {
-            finishListeners = new ArrayList<>(2);
-        }
-        finishListeners.add(listener);
+    /**
+     * Registers what this request must settle when it ends, under its name: the settlements run in
+     * the order of {@link Settlement}, once, from {@link #end}. Registered after the end, it runs at once.
+     */
+    public void atEnd(Settlement name, Consumer<Outcome> action) {
+        end.add(name, action);
     }
 
-    /** The request is over; tells the listeners exactly once. */
-    public void finish(Outcome outcome) {
-        if (finished) {
-            return;
-        }
-        finished = true;
-        if (finishListeners != null) {
-            for (Consumer<Outcome> l : finishListeners) {
-                l.accept(outcome);
-            }
-        }
+    /**
+     * The request is over (completed, failed, the client left, timed out): the one place a request
+     * ends. Runs the settlements exactly once, in the order of {@link Settlement}; a later call does nothing.
+     *
+     * @return {@code false} when the request had ended already
+     */
+    public boolean end(Outcome outcome) {
+        return end.end(outcome, requestId);
+    }
+
+    /** How the request ended, or {@code null} while it is running. */
+    public Outcome outcome() {
+        return end.outcome();
     }
 }

@@ -1,0 +1,13 @@
+package org.camelopenaiproxy.request;
+
+import org.camelopenaiproxy.auth.ClientKey;
+import org.camelopenaiproxy.limits.RateLimitStatus;
+
+/**
+ * Who sent the request: its key once step {@code authenticate} found it, and the key's rate-limit
+ * state after step {@code throttle} admitted or refused the request (the {@code x-ratelimit-*} headers).
+ */
+public record Caller(ClientKey key, RateLimitStatus rateLimits) {
+
+    static final Caller UNKNOWN = new Caller(null, null);
+}
