@@ -24,7 +24,7 @@ import org.camelopenaiproxy.limits.RateLimitStore;
 
 /**
  * Stores that answer the way a remote one would: later, on another thread. Listed before
- * {@link ProxyConfiguration} in a test's {@code configurationClasses}, they replace the embedded
+ * {@link org.camelopenaiproxy.ProxyConfiguration} in a test's {@code configurationClasses}, they replace the embedded
  * stores. The response cache and the Idempotency-Key stores answer every call after
  * {@link #DELAY}; the rate-limit store holds a slot request of a chosen key until the test lets it
  * go ({@link HeldRateLimitStore#hold}).

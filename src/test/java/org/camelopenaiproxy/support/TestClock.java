@@ -11,7 +11,7 @@ import org.camelopenaiproxy.wiring.RuntimeConfiguration;
 /**
  * A clock the test moves: the proxy's stores read time from it instead of the system's, so a time
  * to live is crossed by {@link #advance}, not by sleeping. Bound by listing {@link Bound} before
- * {@link ProxyConfiguration} in {@code configurationClasses}; inject it with
+ * {@link org.camelopenaiproxy.ProxyConfiguration} in {@code configurationClasses}; inject it with
  * {@code @BeanInject(RuntimeConfiguration.TICKER)}.
  */
 public final class TestClock implements Ticker {
