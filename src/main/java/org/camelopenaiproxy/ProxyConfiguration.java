@@ -5,8 +5,6 @@ import java.util.List;
 
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
-import org.apache.camel.spi.CamelBeanPostProcessor;
-import org.apache.camel.support.PluginHelper;
 import org.camelopenaiproxy.wiring.AuthConfiguration;
 import org.camelopenaiproxy.wiring.CacheConfiguration;
 import org.camelopenaiproxy.wiring.LifecycleConfiguration;
@@ -33,13 +31,9 @@ public class ProxyConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
-        CamelBeanPostProcessor postProcessor = PluginHelper.getBeanPostProcessor(context);
         List<CamelConfiguration> configurations = new ArrayList<>();
         for (Class<? extends CamelConfiguration> type : CAPABILITIES) {
-            CamelConfiguration configuration = context.getInjector().newInstance(type);
-            postProcessor.postProcessBeforeInitialization(configuration, type.getName());
-            postProcessor.postProcessAfterInitialization(configuration, type.getName());
-            configurations.add(configuration);
+            configurations.add(context.getInjector().newInstance(type)); // post-processed: its beans bound
         }
         for (CamelConfiguration configuration : configurations) {
             configuration.configure(context);

@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -152,7 +153,7 @@ public class UpstreamConfiguration implements CamelConfiguration {
             @PropertyInject("proxy.retry.budget-percent") int budgetPercent,
             @PropertyInject("proxy.retry.budget-min-concurrent") int budgetMinConcurrent) {
         return new RetryPolicy(maxAttempts, maxDelay, maxTotal,
-                Beans.items(onStatus).stream().map(Integer::valueOf).collect(java.util.stream.Collectors.toSet()),
+                Beans.items(onStatus).stream().map(Integer::valueOf).collect(Collectors.toSet()),
                 new RetryBudget(budgetPercent, budgetMinConcurrent), selector);
     }
 
