@@ -1,10 +1,11 @@
 package org.camelopenaiproxy;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.spi.CamelBeanPostProcessor;
+import org.apache.camel.support.PluginHelper;
 import org.camelopenaiproxy.wiring.AuthConfiguration;
 import org.camelopenaiproxy.wiring.CacheConfiguration;
 import org.camelopenaiproxy.wiring.LifecycleConfiguration;
@@ -24,16 +25,24 @@ import org.camelopenaiproxy.wiring.UpstreamConfiguration;
  */
 public class ProxyConfiguration implements CamelConfiguration {
 
-    public static final List<Class<? extends CamelConfiguration>> CAPABILITIES = List.of(RuntimeConfiguration.class, AuthConfiguration.class,
-            UpstreamConfiguration.class, CacheConfiguration.class, LimitsConfiguration.class,
-            PolicyConfiguration.class, ObserveConfiguration.class, ListenerConfiguration.class,
-            LifecycleConfiguration.class);
+    /**
+     * New instances, in order. Instances, not classes: camel-main post-processes a configuration
+     * class twice (its injector, then again), which would make every {@code @BindToRegistry} bean twice.
+     */
+    public static List<CamelConfiguration> capabilities() {
+        return List.of(new RuntimeConfiguration(), new AuthConfiguration(), new UpstreamConfiguration(),
+                new CacheConfiguration(), new LimitsConfiguration(), new PolicyConfiguration(),
+                new ObserveConfiguration(), new ListenerConfiguration(), new LifecycleConfiguration());
+    }
 
     @Override
     public void configure(CamelContext context) throws Exception {
-        List<CamelConfiguration> configurations = new ArrayList<>();
-        for (Class<? extends CamelConfiguration> type : CAPABILITIES) {
-            configurations.add(context.getInjector().newInstance(type)); // post-processed: its beans bound
+        CamelBeanPostProcessor postProcessor = PluginHelper.getBeanPostProcessor(context);
+        List<CamelConfiguration> configurations = capabilities();
+        for (CamelConfiguration configuration : configurations) {
+            String name = configuration.getClass().getName();
+            postProcessor.postProcessBeforeInitialization(configuration, name); // binds its beans
+            postProcessor.postProcessAfterInitialization(configuration, name);
         }
         for (CamelConfiguration configuration : configurations) {
             configuration.configure(context);
