@@ -29,7 +29,7 @@ public final class ProxyMain {
         Main main = new Main();
         String userConfig = System.getenv().getOrDefault("PROXY_CONFIG_FILE", "config/application.properties");
         main.setPropertyPlaceholderLocations(DEFAULTS + ",file:" + userConfig + ";optional=true");
-        main.configure().addConfiguration(ProxyConfiguration.class);
+        ProxyConfiguration.capabilities().forEach(main.configure()::addConfiguration); // instances: see capabilities()
         if (overrides != null) {
             main.setOverrideProperties(overrides);
         }

@@ -79,7 +79,6 @@ class ProxyJarIT {
         env.put("PROXY_KEYS_FILE", keys.toString());
         env.put("OPENAI_BASE_URL", upstream.baseUrl() + "/v1");
         env.put("OPENAI_API_KEY", UPSTREAM_KEY);
-        env.put("PROXY_ROUTES_RELOAD_ENABLED", "false");
         env.put("PROXY_AUDIT_URI", "stream:file?fileName=" + dir.resolve("audit.jsonl"));
         proxy = pb.start();
         client = new ProxyClient("http://127.0.0.1:" + port);
@@ -111,6 +110,17 @@ class ProxyJarIT {
         } catch (Exception e) {
             return "";
         }
+    }
+
+    /**
+     * camel-main post-processes a configuration class it instantiates twice, which would run every
+     * {@code @BindToRegistry} method twice: two Vert.x instances, two config watchers, two route
+     * reloaders racing on each edit. The route reloader (on, as by default) logs once per instance.
+     */
+    @Test
+    void the_jar_makes_each_bean_once() {
+        String started = read(log);
+        assertEquals(1, started.split("Live route reloading enabled", -1).length - 1, started);
     }
 
     @Test

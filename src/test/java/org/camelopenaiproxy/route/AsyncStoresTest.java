@@ -9,6 +9,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.wiring.LimitsConfiguration;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.SlowStores;
@@ -50,7 +51,7 @@ class AsyncStoresTest {
     private final WireMockServer upstream = TestEnv.upstream();
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
 
-    @BeanInject(ProxyConfiguration.RATE_LIMIT_STORE)
+    @BeanInject(LimitsConfiguration.RATE_LIMIT_STORE)
     SlowStores.HeldRateLimitStore limits;
 
     @BeforeEach

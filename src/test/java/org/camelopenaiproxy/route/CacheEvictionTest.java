@@ -7,6 +7,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.wiring.RuntimeConfiguration;
 import org.camelopenaiproxy.cache.CaffeineResponseStore;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestClock;
@@ -33,7 +34,7 @@ class CacheEvictionTest {
     @BeanInject("responseCacheStore")
     CaffeineResponseStore<?> store;
 
-    @BeanInject(ProxyConfiguration.TICKER)
+    @BeanInject(RuntimeConfiguration.TICKER)
     TestClock clock;
 
     @BeforeEach

@@ -13,7 +13,8 @@ import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.distributed.AsyncBucketProxy;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
-import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.wiring.CacheConfiguration;
+import org.camelopenaiproxy.wiring.LimitsConfiguration;
 import org.camelopenaiproxy.cache.CaffeineIdempotentRepository;
 import org.camelopenaiproxy.cache.CaffeineResponseStore;
 import org.camelopenaiproxy.cache.IdempotencyKeys;
@@ -23,7 +24,7 @@ import org.camelopenaiproxy.limits.RateLimitStore;
 
 /**
  * Stores that answer the way a remote one would: later, on another thread. Listed before
- * {@link ProxyConfiguration} in a test's {@code configurationClasses}, they replace the embedded
+ * {@link org.camelopenaiproxy.ProxyConfiguration} in a test's {@code configurationClasses}, they replace the embedded
  * stores. The response cache and the Idempotency-Key stores answer every call after
  * {@link #DELAY}; the rate-limit store holds a slot request of a chosen key until the test lets it
  * go ({@link HeldRateLimitStore#hold}).
@@ -42,13 +43,13 @@ public class SlowStores implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) {
-        context.getRegistry().bind(ProxyConfiguration.RATE_LIMIT_STORE, new HeldRateLimitStore());
-        context.getRegistry().bind(ProxyConfiguration.RESPONSE_CACHE_STORE,
+        context.getRegistry().bind(LimitsConfiguration.RATE_LIMIT_STORE, new HeldRateLimitStore());
+        context.getRegistry().bind(CacheConfiguration.RESPONSE_CACHE_STORE,
                 new Delayed<>(new CaffeineResponseStore<>(1 << 24, 1000, Duration.ofHours(1), v -> 1)));
-        context.getRegistry().bind(ProxyConfiguration.IDEMPOTENCY_STORE,
+        context.getRegistry().bind(CacheConfiguration.IDEMPOTENCY_STORE,
                 new Delayed<>(new CaffeineResponseStore<>(1 << 24, 1000, Duration.ofHours(1), v -> 1)));
         CaffeineIdempotentRepository keys = new CaffeineIdempotentRepository(1000, Duration.ofHours(1));
-        context.getRegistry().bind(ProxyConfiguration.IDEMPOTENCY_KEYS, new IdempotencyKeys() {
+        context.getRegistry().bind(CacheConfiguration.IDEMPOTENCY_KEYS, new IdempotencyKeys() {
             @Override
             public CompletionStage<Boolean> claim(String key) {
                 return later(keys.claim(key));

@@ -6,13 +6,13 @@ import java.util.concurrent.atomic.AtomicLong;
 import com.github.benmanes.caffeine.cache.Ticker;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
-import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.wiring.RuntimeConfiguration;
 
 /**
  * A clock the test moves: the proxy's stores read time from it instead of the system's, so a time
  * to live is crossed by {@link #advance}, not by sleeping. Bound by listing {@link Bound} before
- * {@link ProxyConfiguration} in {@code configurationClasses}; inject it with
- * {@code @BeanInject(ProxyConfiguration.TICKER)}.
+ * {@link org.camelopenaiproxy.ProxyConfiguration} in {@code configurationClasses}; inject it with
+ * {@code @BeanInject(RuntimeConfiguration.TICKER)}.
  */
 public final class TestClock implements Ticker {
 
@@ -31,7 +31,7 @@ public final class TestClock implements Ticker {
     public static final class Bound implements CamelConfiguration {
         @Override
         public void configure(CamelContext context) {
-            context.getRegistry().bind(ProxyConfiguration.TICKER, new TestClock());
+            context.getRegistry().bind(RuntimeConfiguration.TICKER, new TestClock());
         }
     }
 }

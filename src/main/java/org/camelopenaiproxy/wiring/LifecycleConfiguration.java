@@ -1,0 +1,65 @@
+package org.camelopenaiproxy.wiring;
+
+import org.apache.camel.BeanInject;
+import org.apache.camel.BindToRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.SimpleEventNotifierSupport;
+import org.camelopenaiproxy.http.ProxyServer;
+import org.camelopenaiproxy.http.ReloadGate;
+import org.camelopenaiproxy.http.ShutdownDrain;
+import org.camelopenaiproxy.observe.RequestObserver;
+import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
+import org.camelopenaiproxy.stream.ActiveRelays;
+
+/**
+ * When the proxy serves: the listener opens once the routes are up, routes reload behind the gate,
+ * and on stop the proxy drains (not ready, new requests refused, those in flight finish) before the
+ * listener closes and the event sinks flush.
+ */
+public class LifecycleConfiguration implements CamelConfiguration {
+
+    /** Reloads changed route files while requests wait at the gate; not bound when reloading is off. */
+    @BindToRegistry
+    public SafeRouteReloadStrategy routeReloader(CamelContext context, @BeanInject("reloadGate") ReloadGate gate,
+            @PropertyInject("proxy.routes.reload-enabled") boolean enabled,
+            @PropertyInject("proxy.routes.directory") String directory,
+            @PropertyInject("proxy.routes.drain-ms") long drainMillis) throws Exception {
+        if (!enabled) {
+            return null;
+        }
+        SafeRouteReloadStrategy reloader = new SafeRouteReloadStrategy(directory, gate, drainMillis);
+        context.addService(reloader);
+        return reloader;
+    }
+
+    /** Also the readiness check that turns DOWN while draining. */
+    @BindToRegistry("draining-health-check")
+    public ShutdownDrain shutdownDrain(@BeanInject("requestObserver") RequestObserver observer,
+            @BeanInject("activeRelays") ActiveRelays activeRelays,
+            @PropertyInject("proxy.shutdown.drain-ms") long drainMillis) {
+        return new ShutdownDrain(drainMillis, observer::inFlight, activeRelays);
+    }
+
+    @Override
+    public void configure(CamelContext context) {
+        ProxyServer server = context.getRegistry().lookupByNameAndType("proxyServer", ProxyServer.class);
+        ShutdownDrain drain = context.getRegistry().lookupByNameAndType("draining-health-check", ShutdownDrain.class);
+        RequestObserver observer = context.getRegistry().lookupByNameAndType("requestObserver", RequestObserver.class);
+        server.drainWith(drain);
+        context.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
+            @Override
+            public void notify(CamelEvent event) throws Exception {
+                if (event instanceof CamelEvent.CamelContextStartedEvent) {
+                    server.start(); // the routes are up: open the API listener
+                } else if (event instanceof CamelEvent.CamelContextStoppingEvent) {
+                    drain.drain(); // not ready, new requests refused, those in flight finish (or end with an error event)
+                    server.stop();
+                    observer.flush(); // the sink routes then drain their queues before they stop
+                }
+            }
+        });
+    }
+}

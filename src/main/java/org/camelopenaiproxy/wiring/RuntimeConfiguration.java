@@ -1,0 +1,105 @@
+package org.camelopenaiproxy.wiring;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import org.apache.camel.BindToRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.component.micrometer.MicrometerConstants;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.camel.util.concurrent.SynchronousExecutorService;
+import org.camelopenaiproxy.config.ConfigWatcher;
+import org.camelopenaiproxy.http.ReloadGate;
+import org.camelopenaiproxy.upstream.HostOverrides;
+
+/**
+ * What every capability builds on: the Vert.x instance (platform-http serves on it, the upstream
+ * clients use it), the clock the stores read, the meter registry, the config-file watcher and the
+ * gate that holds requests while routes reload.
+ */
+public class RuntimeConfiguration implements CamelConfiguration {
+
+    /** A {@link Ticker} bound under this name before the proxy's configurations run replaces the system clock. */
+    public static final String TICKER = "proxyTicker";
+
+    @BindToRegistry
+    public Vertx vertx(CamelContext context, @PropertyInject("proxy.event-loops") int eventLoops,
+                       @PropertyInject("proxy.upstreams.file") String upstreamsFile) throws Exception {
+        VertxOptions options = new VertxOptions()
+                .setEventLoopPoolSize(eventLoops > 0 ? eventLoops : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)
+                .setPreferNativeTransport(true);
+        Map<String, String> hostOverrides = HostOverrides.read(Path.of(upstreamsFile));
+        if (!hostOverrides.isEmpty()) {
+            options.setAddressResolverOptions(HostOverrides.resolverOptions(hostOverrides));
+        }
+        Vertx vertx = Vertx.vertx(options);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                vertx.close();
+            }
+        });
+        return vertx; // platform-http's server picks this instance up
+    }
+
+    @BindToRegistry(TICKER)
+    public Ticker proxyTicker(Registry registry) {
+        return Beans.boundOr(registry, TICKER, Ticker.class, Ticker::systemTicker);
+    }
+
+    /** The registry camel-micrometer serves at /observe/metrics (camel-main may have made it already), with JVM metrics. */
+    @BindToRegistry(MicrometerConstants.METRICS_REGISTRY_NAME)
+    public MeterRegistry metricsRegistry(CamelContext context) throws Exception {
+        MeterRegistry meters = context.getRegistry()
+                .lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+        if (meters == null) {
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        }
+        new JvmMemoryMetrics().bindTo(meters);
+        new JvmThreadMetrics().bindTo(meters);
+        new ProcessorMetrics().bindTo(meters);
+        new UptimeMetrics().bindTo(meters);
+        JvmGcMetrics gcMetrics = new JvmGcMetrics();
+        gcMetrics.bindTo(meters);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                gcMetrics.close();
+            }
+        });
+        return meters;
+    }
+
+    @BindToRegistry
+    public ConfigWatcher configWatcher(CamelContext context, @PropertyInject("proxy.config.poll-ms") long pollMillis)
+            throws Exception {
+        ConfigWatcher watcher = new ConfigWatcher(pollMillis);
+        context.addService(watcher);
+        return watcher;
+    }
+
+    @BindToRegistry
+    public ReloadGate reloadGate() {
+        return new ReloadGate();
+    }
+
+    /** For wireTaps into seda queues: no thread hop. */
+    @BindToRegistry
+    public SynchronousExecutorService inlineExecutor() {
+        return new SynchronousExecutorService();
+    }
+}
