@@ -61,7 +61,7 @@ class RequestLifecycleTest {
 
     private final ProxyClient client = new ProxyClient(TestEnv.proxyUrl());
 
-    @BeanInject(ProxyConfiguration.RATE_LIMIT_STORE)
+    @BeanInject(org.camelopenaiproxy.wiring.LimitsConfiguration.RATE_LIMIT_STORE)
     CountingSlots.Store slots;
 
     @AfterAll
@@ -179,7 +179,7 @@ class RequestLifecycleTest {
 
         @Override
         public void configure(CamelContext context) {
-            context.getRegistry().bind(ProxyConfiguration.RATE_LIMIT_STORE, new Store());
+            context.getRegistry().bind(org.camelopenaiproxy.wiring.LimitsConfiguration.RATE_LIMIT_STORE, new Store());
         }
 
         public static final class Store implements RateLimitStore {
