@@ -6,9 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-import org.camelopenaiproxy.auth.ClientKey;
-import org.camelopenaiproxy.auth.KeyHashes;
-import org.camelopenaiproxy.auth.KeysFile;
+import org.camelopenaiproxy.pipeline.auth.KeyHashes;
+import org.camelopenaiproxy.pipeline.auth.KeysFile;
+import org.camelopenaiproxy.request.ClientKey;
 
 /**
  * {@code keys add --name NAME [--file PATH]}: creates a client key, prints it once, and appends its

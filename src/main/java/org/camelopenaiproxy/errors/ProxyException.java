@@ -1,5 +1,7 @@
 package org.camelopenaiproxy.errors;
 
+import org.camelopenaiproxy.relay.OpenAiErrorResponder;
+
 /**
  * A failure the proxy answers itself, carrying everything the OpenAI-shaped error body needs.
  * Thrown by pipeline steps; turned into a response by {@link OpenAiErrorResponder} in the

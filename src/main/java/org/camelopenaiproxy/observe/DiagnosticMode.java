@@ -7,9 +7,10 @@ import java.util.function.Supplier;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
-import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
+import org.camelopenaiproxy.request.DiagnosticCapture;
 import org.camelopenaiproxy.request.ProxyRequest;
-import org.camelopenaiproxy.http.StreamingBody;
+import org.camelopenaiproxy.request.StreamingBody;
+import org.camelopenaiproxy.secrets.Redactor;
 
 /**
  * Step {@code diagnosticMode}: when {@code config/diagnostics.yaml} asks for bodies (for this caller),

@@ -11,12 +11,12 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.request.ProxyRequest;
-import org.camelopenaiproxy.limits.RateLimitException;
-import org.camelopenaiproxy.realtime.SessionStats;
-import org.camelopenaiproxy.upstream.Attempt;
+import org.camelopenaiproxy.errors.RateLimitException;
+import org.camelopenaiproxy.request.Attempt;
 import org.camelopenaiproxy.request.Outcome;
-import org.camelopenaiproxy.usage.Usage;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.SessionStats;
+import org.camelopenaiproxy.request.Usage;
 
 /**
  * The proxy's Prometheus metrics (served at {@code /observe/metrics}), recorded once per request

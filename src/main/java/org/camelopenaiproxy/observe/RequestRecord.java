@@ -7,10 +7,11 @@ import java.time.Instant;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import org.camelopenaiproxy.request.DiagnosticCapture;
+import org.camelopenaiproxy.request.Outcome;
 import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.request.RequestFacts;
-import org.camelopenaiproxy.realtime.SessionStats;
-import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.SessionStats;
 
 /**
  * One finished request as one JSON line: the access-log line and the body of the usage/audit event.

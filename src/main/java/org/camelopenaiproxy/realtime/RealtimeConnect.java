@@ -13,19 +13,19 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
-import org.camelopenaiproxy.http.ProxyHeaders;
+import org.camelopenaiproxy.observe.UpstreamErrorRedactor;
+import org.camelopenaiproxy.reload.ReloadGate;
+import org.camelopenaiproxy.request.Attempt;
+import org.camelopenaiproxy.request.ProxyHeaders;
 import org.camelopenaiproxy.request.ProxyRequest;
-import org.camelopenaiproxy.http.ReloadGate;
-import org.camelopenaiproxy.upstream.Attempt;
 import org.camelopenaiproxy.upstream.Deployment;
 import org.camelopenaiproxy.upstream.RetryPolicy;
 import org.camelopenaiproxy.upstream.Timeouts;
+import org.camelopenaiproxy.upstream.UpstreamAttemptProcessor;
 import org.camelopenaiproxy.upstream.UpstreamCall;
 import org.camelopenaiproxy.upstream.UpstreamClients;
 import org.camelopenaiproxy.upstream.UpstreamFailure;
 import org.camelopenaiproxy.upstream.UpstreamHeaders;
-import org.camelopenaiproxy.upstream.UpstreamAttemptProcessor;
 import org.camelopenaiproxy.upstream.UpstreamSelector;
 
 /**

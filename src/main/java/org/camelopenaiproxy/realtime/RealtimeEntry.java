@@ -12,15 +12,18 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
-import org.camelopenaiproxy.http.ProxyEntry;
-import org.camelopenaiproxy.http.ProxyHeaders;
-import org.camelopenaiproxy.request.ProxyRequest;
-import org.camelopenaiproxy.http.ReloadGate;
-import org.camelopenaiproxy.http.ResponseWriter;
-import org.camelopenaiproxy.upstream.UpstreamHeaders;
-import org.camelopenaiproxy.request.Outcome;
-import org.camelopenaiproxy.http.RequestIds;
+import org.camelopenaiproxy.inbound.ProxyEntry;
+import org.camelopenaiproxy.inbound.RequestIds;
+import org.camelopenaiproxy.inbound.UpgradeEntry;
 import org.camelopenaiproxy.observe.RequestObserver;
+import org.camelopenaiproxy.relay.ResponseWriter;
+import org.camelopenaiproxy.reload.ReloadGate;
+import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.ProxyHeaders;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.SessionStats;
+import org.camelopenaiproxy.request.Subprotocols;
+import org.camelopenaiproxy.upstream.UpstreamHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * come as {@code Authorization: Bearer}, {@code api-key}, or the browser subprotocol
  * {@code openai-insecure-api-key.<key>} ({@link Subprotocols}), which is never forwarded.
  */
-public class RealtimeEntry extends ServiceSupport {
+public class RealtimeEntry extends ServiceSupport implements UpgradeEntry {
 
     private static final Logger LOG = LoggerFactory.getLogger(RealtimeEntry.class);
     private static final String API_PREFIX = "/v1/";
@@ -60,6 +63,7 @@ public class RealtimeEntry extends ServiceSupport {
     }
 
     /** Registers the handler; call once the platform-http server is up, before the HTTP entry registers its own. */
+    @Override
     public void register(Router router) throws Exception {
         start();
         router.route(API_PREFIX + "*").handler(this::handle);

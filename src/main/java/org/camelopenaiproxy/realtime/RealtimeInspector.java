@@ -3,12 +3,13 @@ package org.camelopenaiproxy.realtime;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
+import org.camelopenaiproxy.pipeline.policy.RequestInspector;
 import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.request.RequestFacts;
-import org.camelopenaiproxy.policy.RequestInspector;
 
 /**
  * Step {@code realtimeInspector} of route {@code realtime}: a WebSocket session has no body, its

@@ -6,8 +6,9 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketBase;
 import io.vertx.core.http.WebSocketFrame;
-import org.camelopenaiproxy.request.ProxyRequest;
 import org.camelopenaiproxy.request.Outcome;
+import org.camelopenaiproxy.request.ProxyRequest;
+import org.camelopenaiproxy.request.SessionStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

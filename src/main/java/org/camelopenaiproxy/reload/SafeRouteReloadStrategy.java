@@ -22,7 +22,6 @@ import org.apache.camel.spi.ShutdownStrategy;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
 import org.apache.camel.support.RouteWatcherReloadStrategy;
-import org.camelopenaiproxy.http.ReloadGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,7 +1,5 @@
 package org.camelopenaiproxy.request;
 
-import org.camelopenaiproxy.auth.ClientKey;
-import org.camelopenaiproxy.limits.RateLimitStatus;
 
 /**
  * Who sent the request: its key once step {@code authenticate} found it, and the key's rate-limit

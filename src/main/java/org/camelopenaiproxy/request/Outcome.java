@@ -1,6 +1,5 @@
 package org.camelopenaiproxy.request;
 
-import org.camelopenaiproxy.usage.Usage;
 
 /**
  * How a request ended: the way it ended, the status the client got (499 when it left first), the

@@ -8,13 +8,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpServerRequest;
 import org.apache.camel.Exchange;
-import org.camelopenaiproxy.auth.ClientKey;
-import org.camelopenaiproxy.cache.ResponseRecorder;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.observe.DiagnosticCapture;
-import org.camelopenaiproxy.limits.RateLimitStatus;
-import org.camelopenaiproxy.realtime.SessionStats;
-import org.camelopenaiproxy.upstream.Attempt;
 
 /**
  * What the pipeline knows about one client request beyond Camel's message headers: the Vert.x

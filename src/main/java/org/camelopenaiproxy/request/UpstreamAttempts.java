@@ -5,8 +5,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import org.camelopenaiproxy.upstream.Attempt;
-
 /**
  * A request's way upstream: the attempts so far (oldest first), once a response head arrived the
  * deployment that answered and the upstream's own {@code x-request-id}, and the masked error body

@@ -5,7 +5,7 @@ import java.util.Set;
 import org.apache.camel.Exchange;
 import org.apache.camel.Expression;
 import org.camelopenaiproxy.request.ProxyRequest;
-import org.camelopenaiproxy.http.StreamingBody;
+import org.camelopenaiproxy.request.StreamingBody;
 
 /**
  * The {@code retryWhile} of the upstream route's error handler (Camel's redelivery does the waiting,

@@ -13,11 +13,12 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.camelopenaiproxy.errors.OpenAiError;
 import org.camelopenaiproxy.errors.ProxyException;
-import org.camelopenaiproxy.errors.UpstreamErrorRedactor;
-import org.camelopenaiproxy.http.ProxyHeaders;
+import org.camelopenaiproxy.observe.UpstreamErrorRedactor;
+import org.camelopenaiproxy.reload.ReloadGate;
+import org.camelopenaiproxy.request.Attempt;
+import org.camelopenaiproxy.request.ProxyHeaders;
 import org.camelopenaiproxy.request.ProxyRequest;
-import org.camelopenaiproxy.http.ReloadGate;
-import org.camelopenaiproxy.http.StreamingBody;
+import org.camelopenaiproxy.request.StreamingBody;
 
 /**
  * Step {@code upstreamCall} of route {@code upstream}: one attempt at the upstream, with Vert.x's

@@ -9,14 +9,14 @@ import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.spi.Registry;
-import org.camelopenaiproxy.cache.CaffeineIdempotentRepository;
-import org.camelopenaiproxy.cache.CaffeineResponseStore;
-import org.camelopenaiproxy.cache.IdempotencyGuard;
-import org.camelopenaiproxy.cache.IdempotencyKey;
-import org.camelopenaiproxy.cache.IdempotencyKeys;
-import org.camelopenaiproxy.cache.ResponseCache;
-import org.camelopenaiproxy.cache.ResponseStore;
-import org.camelopenaiproxy.cache.StoredResponse;
+import org.camelopenaiproxy.pipeline.cache.CaffeineIdempotentRepository;
+import org.camelopenaiproxy.pipeline.cache.CaffeineResponseStore;
+import org.camelopenaiproxy.pipeline.cache.IdempotencyGuard;
+import org.camelopenaiproxy.pipeline.cache.IdempotencyKey;
+import org.camelopenaiproxy.pipeline.cache.IdempotencyKeys;
+import org.camelopenaiproxy.pipeline.cache.ResponseCache;
+import org.camelopenaiproxy.pipeline.cache.ResponseStore;
+import org.camelopenaiproxy.request.StoredResponse;
 
 /**
  * Answers kept for later: the response cache and idempotent requests, with their stores. A store

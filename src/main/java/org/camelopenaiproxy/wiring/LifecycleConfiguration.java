@@ -7,12 +7,12 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.SimpleEventNotifierSupport;
-import org.camelopenaiproxy.http.ProxyServer;
-import org.camelopenaiproxy.http.ReloadGate;
-import org.camelopenaiproxy.http.ShutdownDrain;
+import org.camelopenaiproxy.inbound.ProxyServer;
+import org.camelopenaiproxy.inbound.ShutdownDrain;
 import org.camelopenaiproxy.observe.RequestObserver;
+import org.camelopenaiproxy.reload.ReloadGate;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
-import org.camelopenaiproxy.stream.ActiveRelays;
+import org.camelopenaiproxy.request.ActiveRelays;
 
 /**
  * When the proxy serves: the listener opens once the routes are up, routes reload behind the gate,

@@ -5,10 +5,10 @@ import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.spi.Registry;
-import org.camelopenaiproxy.limits.KeyRateLimiter;
-import org.camelopenaiproxy.limits.Limits;
-import org.camelopenaiproxy.limits.LocalRateLimitStore;
-import org.camelopenaiproxy.limits.RateLimitStore;
+import org.camelopenaiproxy.pipeline.limits.KeyRateLimiter;
+import org.camelopenaiproxy.pipeline.limits.LocalRateLimitStore;
+import org.camelopenaiproxy.pipeline.limits.RateLimitStore;
+import org.camelopenaiproxy.request.Limits;
 
 /**
  * How much a key may use: the {@code throttle} step and the store of its counters. A store bound

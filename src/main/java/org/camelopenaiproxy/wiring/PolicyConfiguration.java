@@ -6,14 +6,14 @@ import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.Processor;
 import org.apache.camel.PropertyInject;
-import org.camelopenaiproxy.auth.ClientKeyStore;
-import org.camelopenaiproxy.http.BodyLimits;
-import org.camelopenaiproxy.http.BufferBudget;
-import org.camelopenaiproxy.http.RequestBodyReader;
-import org.camelopenaiproxy.policy.AccessPolicy;
-import org.camelopenaiproxy.policy.RequestInspector;
+import org.camelopenaiproxy.inbound.BodyLimits;
+import org.camelopenaiproxy.inbound.BufferBudget;
+import org.camelopenaiproxy.inbound.RequestBodyReader;
+import org.camelopenaiproxy.pipeline.auth.ClientKeyStore;
+import org.camelopenaiproxy.pipeline.policy.AccessPolicy;
+import org.camelopenaiproxy.pipeline.policy.RequestInspector;
 import org.camelopenaiproxy.realtime.RealtimeInspector;
-import org.camelopenaiproxy.usage.StreamUsageRequest;
+import org.camelopenaiproxy.relay.StreamUsageRequest;
 
 /**
  * What a request may be: the body reader and its size limits, the inspector (model, stream, aliases),

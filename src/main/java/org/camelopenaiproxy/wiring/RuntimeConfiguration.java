@@ -23,7 +23,7 @@ import org.apache.camel.spi.Registry;
 import org.apache.camel.support.service.ServiceSupport;
 import org.apache.camel.util.concurrent.SynchronousExecutorService;
 import org.camelopenaiproxy.config.ConfigWatcher;
-import org.camelopenaiproxy.http.ReloadGate;
+import org.camelopenaiproxy.reload.ReloadGate;
 import org.camelopenaiproxy.upstream.HostOverrides;
 
 /**

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
-import org.camelopenaiproxy.auth.KeyHashes;
+import org.camelopenaiproxy.pipeline.auth.KeyHashes;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.AfterAll;

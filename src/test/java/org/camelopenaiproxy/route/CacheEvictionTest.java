@@ -7,11 +7,11 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
-import org.camelopenaiproxy.wiring.RuntimeConfiguration;
-import org.camelopenaiproxy.cache.CaffeineResponseStore;
+import org.camelopenaiproxy.pipeline.cache.CaffeineResponseStore;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestClock;
 import org.camelopenaiproxy.support.TestEnv;
+import org.camelopenaiproxy.wiring.RuntimeConfiguration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

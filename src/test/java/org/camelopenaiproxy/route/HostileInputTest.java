@@ -11,7 +11,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
-import org.camelopenaiproxy.http.BufferBudget;
+import org.camelopenaiproxy.inbound.BufferBudget;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.RawHttp;
 import org.camelopenaiproxy.support.TestEnv;
@@ -24,8 +24,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

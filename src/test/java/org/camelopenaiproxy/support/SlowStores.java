@@ -13,14 +13,14 @@ import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.distributed.AsyncBucketProxy;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.camelopenaiproxy.pipeline.cache.CaffeineIdempotentRepository;
+import org.camelopenaiproxy.pipeline.cache.CaffeineResponseStore;
+import org.camelopenaiproxy.pipeline.cache.IdempotencyKeys;
+import org.camelopenaiproxy.pipeline.cache.ResponseStore;
+import org.camelopenaiproxy.pipeline.limits.LocalRateLimitStore;
+import org.camelopenaiproxy.pipeline.limits.RateLimitStore;
 import org.camelopenaiproxy.wiring.CacheConfiguration;
 import org.camelopenaiproxy.wiring.LimitsConfiguration;
-import org.camelopenaiproxy.cache.CaffeineIdempotentRepository;
-import org.camelopenaiproxy.cache.CaffeineResponseStore;
-import org.camelopenaiproxy.cache.IdempotencyKeys;
-import org.camelopenaiproxy.cache.ResponseStore;
-import org.camelopenaiproxy.limits.LocalRateLimitStore;
-import org.camelopenaiproxy.limits.RateLimitStore;
 
 /**
  * Stores that answer the way a remote one would: later, on another thread. Listed before

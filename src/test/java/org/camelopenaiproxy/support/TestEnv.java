@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
-import org.camelopenaiproxy.auth.KeyHashes;
+import org.camelopenaiproxy.pipeline.auth.KeyHashes;
 
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 

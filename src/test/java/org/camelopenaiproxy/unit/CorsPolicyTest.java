@@ -1,7 +1,7 @@
 package org.camelopenaiproxy.unit;
 
 import io.vertx.core.MultiMap;
-import org.camelopenaiproxy.http.CorsPolicy;
+import org.camelopenaiproxy.inbound.CorsPolicy;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,6 +1,6 @@
 package org.camelopenaiproxy.unit;
 
-import org.camelopenaiproxy.http.EdgeGuard;
+import org.camelopenaiproxy.inbound.EdgeGuard;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

@@ -4,11 +4,11 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import org.camelopenaiproxy.auth.ClientAddress;
-import org.camelopenaiproxy.auth.ClientKey;
-import org.camelopenaiproxy.auth.IpAllowList;
-import org.camelopenaiproxy.auth.KeyHashes;
-import org.camelopenaiproxy.auth.KeysFile;
+import org.camelopenaiproxy.config.IpAllowList;
+import org.camelopenaiproxy.pipeline.auth.ClientAddress;
+import org.camelopenaiproxy.pipeline.auth.KeyHashes;
+import org.camelopenaiproxy.pipeline.auth.KeysFile;
+import org.camelopenaiproxy.request.ClientKey;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

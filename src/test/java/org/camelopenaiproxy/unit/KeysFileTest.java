@@ -6,10 +6,10 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
 
-import org.camelopenaiproxy.auth.ClientKey;
-import org.camelopenaiproxy.auth.KeyHashes;
-import org.camelopenaiproxy.auth.KeysFile;
 import org.camelopenaiproxy.cli.KeysCommand;
+import org.camelopenaiproxy.pipeline.auth.KeyHashes;
+import org.camelopenaiproxy.pipeline.auth.KeysFile;
+import org.camelopenaiproxy.request.ClientKey;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

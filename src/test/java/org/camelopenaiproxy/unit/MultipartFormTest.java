@@ -2,8 +2,8 @@ package org.camelopenaiproxy.unit;
 
 import java.nio.charset.StandardCharsets;
 
-import org.camelopenaiproxy.policy.MultipartForm;
-import org.camelopenaiproxy.policy.MultipartForm.Result;
+import org.camelopenaiproxy.pipeline.policy.MultipartForm.Result;
+import org.camelopenaiproxy.pipeline.policy.MultipartForm;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

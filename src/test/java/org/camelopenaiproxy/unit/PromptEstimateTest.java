@@ -3,7 +3,7 @@ package org.camelopenaiproxy.unit;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
-import org.camelopenaiproxy.policy.PromptEstimate;
+import org.camelopenaiproxy.pipeline.policy.PromptEstimate;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -2,7 +2,7 @@ package org.camelopenaiproxy.unit;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
-import org.camelopenaiproxy.limits.RateLimitStatus;
+import org.camelopenaiproxy.request.RateLimitStatus;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

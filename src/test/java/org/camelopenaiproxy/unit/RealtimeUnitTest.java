@@ -4,9 +4,9 @@ import java.util.List;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.WebSocketFrame;
-import org.camelopenaiproxy.realtime.SessionStats;
-import org.camelopenaiproxy.realtime.Subprotocols;
-import org.camelopenaiproxy.usage.Usage;
+import org.camelopenaiproxy.request.SessionStats;
+import org.camelopenaiproxy.request.Subprotocols;
+import org.camelopenaiproxy.request.Usage;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -8,12 +8,12 @@ import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.camelopenaiproxy.auth.ClientKey;
 import org.camelopenaiproxy.config.Glob;
+import org.camelopenaiproxy.pipeline.policy.RequestInspector;
+import org.camelopenaiproxy.request.ClientKey;
+import org.camelopenaiproxy.request.Limits;
 import org.camelopenaiproxy.request.ProxyRequest;
-import org.camelopenaiproxy.limits.Limits;
 import org.camelopenaiproxy.request.RequestFacts;
-import org.camelopenaiproxy.policy.RequestInspector;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -91,7 +91,7 @@ class RetryPolicyTest {
         Exchange failedOnA = failedWith(answered(500, 0));
         ProxyRequest request = ProxyRequest.of(failedOnA);
         request.facts(new org.camelopenaiproxy.request.RequestFacts("m", "m", null, false, false, 0, false));
-        request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 500, null, 1_000_000));
+        request.addAttempt(new org.camelopenaiproxy.request.Attempt("a", 500, null, 1_000_000));
 
         assertTrue(policy.shouldRetry(failedOnA), "b is healthy and untried: failing over adds nothing to a's load");
         assertEquals(0, spent.retriesInFlight());
@@ -109,18 +109,18 @@ class RetryPolicyTest {
         Exchange limitedOnA = failedWith(answered(429, 8_000));
         ProxyRequest request = ProxyRequest.of(limitedOnA);
         request.facts(new org.camelopenaiproxy.request.RequestFacts("m", "m", null, false, false, 0, false));
-        request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 429, null, 1_000_000));
+        request.addAttempt(new org.camelopenaiproxy.request.Attempt("a", 429, null, 1_000_000));
 
         assertTrue(policy.shouldRetry(limitedOnA));
         assertEquals(null, limitedOnA.getMessage().getHeader(Exchange.REDELIVERY_DELAY),
                 "b can take it now: the usual backoff, not a's 8 s");
 
-        request.addAttempt(new org.camelopenaiproxy.upstream.Attempt("b", 429, null, 1_000_000));
+        request.addAttempt(new org.camelopenaiproxy.request.Attempt("b", 429, null, 1_000_000));
         Exchange limitedOnBoth = failedWith(answered(429, 8_000));
         ProxyRequest both = ProxyRequest.of(limitedOnBoth);
         both.facts(request.facts());
-        both.addAttempt(new org.camelopenaiproxy.upstream.Attempt("a", 429, null, 1_000_000));
-        both.addAttempt(new org.camelopenaiproxy.upstream.Attempt("b", 429, null, 1_000_000));
+        both.addAttempt(new org.camelopenaiproxy.request.Attempt("a", 429, null, 1_000_000));
+        both.addAttempt(new org.camelopenaiproxy.request.Attempt("b", 429, null, 1_000_000));
         assertTrue(policy.shouldRetry(limitedOnBoth));
         assertEquals(8_000L, limitedOnBoth.getMessage().getHeader(Exchange.REDELIVERY_DELAY),
                 "every deployment asked for patience: its Retry-After is waited out");

@@ -5,10 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.vertx.core.buffer.Buffer;
-import org.camelopenaiproxy.stream.SseReader;
-import org.camelopenaiproxy.usage.StreamUsageFilter;
-import org.camelopenaiproxy.usage.Usage;
-import org.camelopenaiproxy.usage.UsageTee;
+import org.camelopenaiproxy.relay.SseReader;
+import org.camelopenaiproxy.relay.StreamUsageFilter;
+import org.camelopenaiproxy.relay.UsageTee;
+import org.camelopenaiproxy.request.Usage;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -4,8 +4,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import io.vertx.core.buffer.Buffer;
-import org.camelopenaiproxy.usage.StreamUsageFilter;
-import org.camelopenaiproxy.usage.StreamUsageRequest;
+import org.camelopenaiproxy.relay.StreamUsageFilter;
+import org.camelopenaiproxy.relay.StreamUsageRequest;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -3,8 +3,8 @@ package org.camelopenaiproxy.unit;
 import java.nio.charset.StandardCharsets;
 
 import io.vertx.core.buffer.Buffer;
-import org.camelopenaiproxy.usage.Usage;
-import org.camelopenaiproxy.usage.UsageTee;
+import org.camelopenaiproxy.relay.UsageTee;
+import org.camelopenaiproxy.request.Usage;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

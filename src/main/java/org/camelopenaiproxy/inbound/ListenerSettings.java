@@ -1,0 +1,83 @@
+package org.camelopenaiproxy.inbound;
+
+import java.util.List;
+
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.PfxOptions;
+
+/**
+ * The API listener's settings ({@code proxy.port}, {@code proxy.host}, {@code proxy.tls.*},
+ * {@code proxy.limits.max-header-bytes} ...) as Vert.x server options. TLS comes from a PKCS#12
+ * key store or a PEM certificate and key; a client certificate can be required (mTLS) against a
+ * PEM or PKCS#12 trust store; HTTP/2 is offered over TLS (ALPN). Cleartext HTTP/2 (h2c) is off
+ * unless asked for.
+ */
+public record ListenerSettings(String host, int port, int instances, Tls tls, boolean h2c, int maxHeaderBytes,
+        int maxInitialLineBytes, int maxWebSocketFrameBytes) {
+
+    /** TLS of the listener; {@link #enabled()} when a key store or a PEM pair is configured. */
+    public record Tls(String keystore, String keystorePassword, String certFile, String keyFile, String clientAuth,
+            String trustFile, String trustPassword, boolean http2) {
+
+        public boolean enabled() {
+            return !blank(keystore) || !blank(certFile);
+        }
+    }
+
+    public HttpServerOptions toServerOptions() {
+        HttpServerOptions options = new HttpServerOptions()
+                .setHost(host)
+                .setPort(port)
+                .setMaxHeaderSize(maxHeaderBytes)
+                .setMaxInitialLineLength(maxInitialLineBytes)
+                .setHttp2ClearTextEnabled(h2c)
+                .setMaxWebSocketFrameSize(maxWebSocketFrameBytes)
+                .setMaxWebSocketMessageSize(Math.max(maxWebSocketFrameBytes, maxWebSocketFrameBytes * 4))
+                .setCompressionSupported(false)
+                .setDecompressionSupported(false)
+                .setTcpNoDelay(true)
+                .setReuseAddress(true);
+        if (tls.enabled()) {
+            options.setSsl(true);
+            if (!blank(tls.keystore())) {
+                options.setKeyCertOptions(new PfxOptions().setPath(tls.keystore()).setPassword(tls.keystorePassword()));
+            } else {
+                if (blank(tls.keyFile())) {
+                    throw new IllegalArgumentException("proxy.tls.cert-file needs proxy.tls.key-file");
+                }
+                options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
+            }
+            ClientAuth auth = switch (tls.clientAuth() == null ? "none" : tls.clientAuth().trim().toLowerCase()) {
+                case "", "none" -> ClientAuth.NONE;
+                case "request", "optional" -> ClientAuth.REQUEST;
+                case "required", "require" -> ClientAuth.REQUIRED;
+                default -> throw new IllegalArgumentException("proxy.tls.client-auth must be none, request or required");
+            };
+            options.setClientAuth(auth);
+            if (auth != ClientAuth.NONE) {
+                if (blank(tls.trustFile())) {
+                    throw new IllegalArgumentException("proxy.tls.client-auth needs proxy.tls.trust-file (the CAs of client certificates)");
+                }
+                if (tls.trustFile().endsWith(".p12") || tls.trustFile().endsWith(".pfx")) {
+                    options.setTrustOptions(new PfxOptions().setPath(tls.trustFile()).setPassword(tls.trustPassword()));
+                } else {
+                    options.setTrustOptions(new PemTrustOptions().addCertPath(tls.trustFile()));
+                }
+            }
+            if (tls.http2()) {
+                options.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
+            }
+        } else if (!blank(tls.clientAuth()) && !"none".equalsIgnoreCase(tls.clientAuth().trim())) {
+            throw new IllegalArgumentException("proxy.tls.client-auth needs TLS (proxy.tls.keystore or proxy.tls.cert-file)");
+        }
+        return options;
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
+    }
+}
