@@ -41,7 +41,7 @@ public class ProxyServer extends ServiceSupport {
     private final ListenerSettings settings;
     private final ConnectionGuard connections;
     private final EdgeGuard guard;
-    private final UpgradeEntry realtime;
+    private final UpgradeEntry upgrades;
     private final ProxyEntry entry;
     private final Supplier<Router> managementRouter;
     private final List<HttpServer> servers = new ArrayList<>();
@@ -49,12 +49,12 @@ public class ProxyServer extends ServiceSupport {
 
     /** @param managementRouter Camel's management router to serve {@code /observe/**} here, or {@code null} */
     public ProxyServer(Vertx vertx, ListenerSettings settings, ConnectionGuard connections, EdgeGuard guard,
-            UpgradeEntry realtime, ProxyEntry entry, Supplier<Router> managementRouter) {
+            UpgradeEntry upgrades, ProxyEntry entry, Supplier<Router> managementRouter) {
         this.vertx = vertx;
         this.settings = settings;
         this.connections = connections;
         this.guard = guard;
-        this.realtime = realtime;
+        this.upgrades = upgrades;
         this.entry = entry;
         this.managementRouter = managementRouter;
     }
@@ -77,7 +77,7 @@ public class ProxyServer extends ServiceSupport {
         if (management != null) {
             router.route("/observe*").handler(ctx -> management.handle(ctx.request()));
         }
-        realtime.register(router); // WebSocket upgrades first
+        upgrades.register(router); // WebSocket upgrades first
         entry.register(router);
         int instances = settings.instances() > 0 ? settings.instances() : Runtime.getRuntime().availableProcessors();
         List<Future<HttpServer>> listening = new ArrayList<>();
