@@ -25,12 +25,12 @@ import io.vertx.core.http.impl.VertxHttpRequestDecoder;
 public class InspectCost {
 
     public static void main(String[] args) throws Exception {
-        Class<?> inspector = Class.forName("org.camelopenaiproxy.policy.RequestInspector");
+        Class<?> inspector = Class.forName("org.camelopenaiproxy.pipeline.policy.RequestInspector");
         Method bytesOf = inspector.getDeclaredMethod("bytesOf", Buffer.class);
         Method parse = inspector.getDeclaredMethod("parseJson", byte[].class);
         bytesOf.setAccessible(true);
         parse.setAccessible(true);
-        Class<?> decoder = Class.forName("org.camelopenaiproxy.http.StrictRequestDecoder");
+        Class<?> decoder = Class.forName("org.camelopenaiproxy.inbound.StrictRequestDecoder");
         Method check = decoder.getDeclaredMethod("check", ByteBuf.class, int.class, int.class, int.class);
         check.setAccessible(true);
 
@@ -50,6 +50,9 @@ public class InspectCost {
                 () -> parse.invoke(null, bytesOf.invoke(null, filled(small))));
         measure("20 MiB JSON body, bytesOf + parseJson", 20, () -> parse.invoke(null, bytesOf.invoke(null, filled(big))),
                 big.length);
+        Class<?> estimate = Class.forName("org.camelopenaiproxy.pipeline.policy.PromptEstimate");
+        Method tokens = estimate.getDeclaredMethod("tokens", byte[].class, int.class);
+        measure("20 MiB JSON body, prompt-token estimate (base64 scan)", 20, () -> tokens.invoke(null, big, big.length));
         measure("raw head check of a " + head.readableBytes() + " B request head", 200_000,
                 () -> check.invoke(null, head, 0, head.readableBytes(), 100));
         HttpServerOptions options = new HttpServerOptions();
