@@ -102,25 +102,19 @@ public class EdgeGuard {
                 return false;
             }
             if (c == '%' && i + 2 < n) {
-                if (refusedEscape(path.charAt(i + 1), path.charAt(i + 2))) {
+                String code = path.substring(i + 1, i + 3).toLowerCase(java.util.Locale.ROOT);
+                if (code.equals("2e") || code.equals("2f") || code.equals("5c") || code.equals("25") || code.equals("00")) {
                     return false;
                 }
             } else if (c == '%') {
                 return false; // a truncated escape
             }
         }
-        // a "." or ".." segment (the path starts with '/', so every segment follows one)
-        return !(path.contains("/./") || path.contains("/../") || path.endsWith("/.") || path.endsWith("/.."));
-    }
-
-    /** %2e (.), %2f (/), %5c (\), %25 (%), %00, in either case. */
-    private static boolean refusedEscape(char high, char low) {
-        char l = Character.toLowerCase(low);
-        return switch (high) {
-            case '2' -> l == 'e' || l == 'f' || l == '5';
-            case '5' -> l == 'c';
-            case '0' -> l == '0';
-            default -> false;
-        };
+        for (String segment : path.split("/", -1)) {
+            if (segment.equals(".") || segment.equals("..")) {
+                return false;
+            }
+        }
+        return true;
     }
 }

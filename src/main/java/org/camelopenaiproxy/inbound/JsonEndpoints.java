@@ -1,8 +1,7 @@
 package org.camelopenaiproxy.inbound;
 
+import java.util.Locale;
 import java.util.Set;
-
-import org.camelopenaiproxy.request.AsciiCase;
 
 /**
  * The endpoints that take only a JSON object (Chat Completions, Responses, Embeddings, ...): their
@@ -37,36 +36,15 @@ public final class JsonEndpoints {
         if (contentType == null) {
             return false;
         }
-        int start = mediaTypeStart(contentType);
-        int end = mediaTypeEnd(contentType, start);
-        return mediaTypeIs(contentType, start, end, "application/json")
-                || (end - start >= 5 && AsciiCase.regionMatches(contentType, end - 5, "+json"));
+        String type = mediaType(contentType);
+        return type.equals("application/json") || type.endsWith("+json");
     }
 
-    /*
-     * The media type of a Content-Type, without parameters, is the region [start, end): trimmed,
-     * up to the first ';', trimmed again. Compared in place without case (no lower-cased copy per
-     * request).
-     */
-    private static int mediaTypeStart(String contentType) {
-        int start = 0;
-        while (start < contentType.length() && contentType.charAt(start) <= ' ') {
-            start++;
-        }
-        return start;
-    }
-
-    private static int mediaTypeEnd(String contentType, int start) {
-        int semicolon = contentType.indexOf(';', start);
-        int end = semicolon < 0 ? contentType.length() : semicolon;
-        while (end > start && contentType.charAt(end - 1) <= ' ') {
-            end--;
-        }
-        return end;
-    }
-
-    private static boolean mediaTypeIs(String contentType, int start, int end, String lower) {
-        return end - start == lower.length() && AsciiCase.regionMatches(contentType, start, lower);
+    /** The media type of a Content-Type, lower case, without parameters. */
+    private static String mediaType(String contentType) {
+        String type = contentType.toLowerCase(Locale.ROOT).trim();
+        int semicolon = type.indexOf(';');
+        return semicolon < 0 ? type : type.substring(0, semicolon).trim();
     }
 
     /**
@@ -82,8 +60,6 @@ public final class JsonEndpoints {
         if (contentType == null || contentType.isBlank()) {
             return true;
         }
-        int start = mediaTypeStart(contentType);
-        return isJson(contentType)
-                || mediaTypeIs(contentType, start, mediaTypeEnd(contentType, start), "application/x-www-form-urlencoded");
+        return isJson(contentType) || mediaType(contentType).equals("application/x-www-form-urlencoded");
     }
 }

@@ -4,7 +4,6 @@ import java.util.Map;
 import java.util.Set;
 
 import io.vertx.core.MultiMap;
-import org.camelopenaiproxy.request.AsciiCase;
 
 /**
  * The boundary: the only class that decides which headers cross to the upstream and which come
@@ -50,19 +49,43 @@ public final class UpstreamHeaders {
 
     /**
      * Whether {@code name}, compared without case, is one of {@code exact} or starts with one of
-     * {@code prefixes} (both lower case), without lower-casing a copy of every header name.
+     * {@code prefixes} (both lower case). Compares in place: lower-casing a copy of every header
+     * name of every request showed in the profile.
      */
     private static boolean allowed(String name, String[] exact, String[] prefixes) {
         for (String e : exact) {
-            if (AsciiCase.equals(name, e)) {
+            if (name.length() == e.length() && startsWithLowerCase(name, e)) {
                 return true;
             }
         }
         for (String p : prefixes) {
-            if (AsciiCase.startsWith(name, p)) {
+            if (startsWithLowerCase(name, p)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * Whether {@code name} starts with {@code lower} (ASCII lower case), ignoring ASCII case. Header
+     * names are HTTP tokens (ASCII); and none of the names above has a 'k', the one ASCII letter a
+     * non-ASCII character (the Kelvin sign) lower-cases to, so this answers as
+     * {@code name.toLowerCase(Locale.ROOT).startsWith(lower)} would.
+     */
+    private static boolean startsWithLowerCase(String name, String lower) {
+        int n = lower.length();
+        if (name.length() < n) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = name.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                c = (char) (c + ('a' - 'A'));
+            }
+            if (c != lower.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 }
