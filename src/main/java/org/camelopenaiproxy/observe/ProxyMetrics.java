@@ -120,7 +120,7 @@ public final class ProxyMetrics {
     private void upstreamAttempts(List<Attempt> attempts, String endpoint) {
         String previous = null;
         for (Attempt a : attempts) {
-            String result = attemptResult(a.status());
+            String result = a.status() == 0 ? "error" : a.status() == 429 ? "429" : (a.status() / 100) + "xx";
             timer("proxy.upstream.latency", "Upstream time until the response head, per attempt", LATENCY_BUCKETS,
                     "deployment", a.deployment(), "result", result).record(a.durationNanos(), TimeUnit.NANOSECONDS);
             if (previous != null) {
@@ -145,20 +145,6 @@ public final class ProxyMetrics {
                 .increment(session.bytesToUpstream());
         counter("proxy.websocket.bytes", "WebSocket payload bytes relayed", "direction", "to_client")
                 .increment(session.bytesToClient());
-    }
-
-    private static final String[] STATUS_CLASSES = {"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"};
-
-    /** {@code error} (no answer), {@code 429}, else the status class ({@code 2xx}, {@code 5xx}, ...). */
-    static String attemptResult(int status) {
-        if (status == 0) {
-            return "error";
-        }
-        if (status == 429) {
-            return "429";
-        }
-        int hundreds = status / 100;
-        return hundreds >= 0 && hundreds < STATUS_CLASSES.length ? STATUS_CLASSES[hundreds] : hundreds + "xx";
     }
 
     /**
