@@ -17,6 +17,8 @@ public final class ModelLabels {
 
     private final int max;
     private final Set<String> known = ConcurrentHashMap.newKeySet();
+    /** The last known model labelled: most traffic is one model, and one compare is cheaper than the set. */
+    private volatile String last;
 
     public ModelLabels(int max) {
         this.max = max;
@@ -27,11 +29,17 @@ public final class ModelLabels {
         if (model == null || model.isEmpty()) {
             return NONE;
         }
+        String recent = last;
+        if (model.equals(recent)) {
+            return recent;
+        }
         if (known.contains(model)) {
+            last = model;
             return model;
         }
         if (served && known.size() < max && PLAUSIBLE.matcher(model).matches()) {
             known.add(model);
+            last = model;
             return model;
         }
         return OTHER;
