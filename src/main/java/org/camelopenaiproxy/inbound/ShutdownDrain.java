@@ -84,6 +84,13 @@ public class ShutdownDrain extends AbstractHealthCheck {
      */
     public void drain() throws InterruptedException {
         draining = true;
+        if (io.vertx.core.Context.isOnEventLoopThread()) {
+            // stopped from an event loop (an embedding application's doing): waiting here would stall
+            // the very loop the answers in flight need, so end what is open now instead
+            LOG.warn("Stopped from an event loop: no drain wait; ending {} open answer(s)", relays.size());
+            relays.endAll(SHUTTING_DOWN);
+            return;
+        }
         long deadline = System.nanoTime() + drainMillis * 1_000_000L;
         if (inFlight.getAsInt() > 0) {
             LOG.info("Draining {} request(s) in flight, for at most {} ms", inFlight.getAsInt(), drainMillis);
