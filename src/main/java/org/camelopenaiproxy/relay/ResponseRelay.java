@@ -159,6 +159,7 @@ public class ResponseRelay {
             active.remove(request);
             watchdog.stop();
             Buffer rest = usageFilter == null ? null : usageFilter.flush();
+            Buffer last = rest != null && rest.length() > 0 ? rest : null;
             if (errorBody != null) {
                 Buffer masked = errorBody.finish();
                 if (status >= 500 && deadLetters != null) { // a 5xx passed on as it came (not retried)
@@ -169,28 +170,27 @@ public class ResponseRelay {
                     client.headers().set(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE);
                 }
                 request.markFirstByte();
+                last = masked; // not chunked: Vert.x sets Content-Length
+            }
+            if (last != null) {
                 if (recorder != null) {
-                    recorder.chunk(masked);
+                    recorder.chunk(last);
                 }
                 if (diagnostics != null) {
-                    diagnostics.response(masked);
+                    diagnostics.response(last);
                 }
-                client.end(masked); // not chunked: Vert.x sets Content-Length
-            } else if (rest != null && rest.length() > 0) {
-                if (recorder != null) {
-                    recorder.chunk(rest);
-                }
-                if (diagnostics != null) {
-                    diagnostics.response(rest);
-                }
-                client.end(rest);
-            } else {
-                client.end();
             }
             if (recorder != null) {
                 recorder.complete();
             }
+            // Settled before the last bytes go out: a client holding the whole answer finds it
+            // cached and its Idempotency-Key answer kept when it sends the next request.
             request.end(Outcome.completed(status, usage.usage(), usage.events()));
+            if (last != null) {
+                client.end(last);
+            } else {
+                client.end();
+            }
         });
         if (upstream.earlyFailure() != null) {
             onFailure.handle(upstream.earlyFailure());
