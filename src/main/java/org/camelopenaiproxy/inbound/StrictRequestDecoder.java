@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.ByteProcessor;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderResult;
@@ -174,16 +175,20 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
     /** Index just past the empty line that ends the head starting at {@code start}, or -1. */
     static int endOfHead(ByteBuf in, int start, int end) {
-        for (int i = start; i < end; i++) {
-            if (in.getByte(i) == '\n') {
-                int next = i + 1;
-                if (next < end && in.getByte(next) == '\n') {
-                    return next + 1;
-                }
-                if (next + 1 < end && in.getByte(next) == '\r' && in.getByte(next + 1) == '\n') {
-                    return next + 2;
-                }
+        int i = start;
+        while (i < end) {
+            int lf = in.forEachByte(i, end - i, ByteProcessor.FIND_LF); // no bounds check per byte
+            if (lf < 0) {
+                return -1;
             }
+            int next = lf + 1;
+            if (next < end && in.getByte(next) == '\n') {
+                return next + 1;
+            }
+            if (next + 1 < end && in.getByte(next) == '\r' && in.getByte(next + 1) == '\n') {
+                return next + 2;
+            }
+            i = next;
         }
         return -1;
     }
