@@ -3,6 +3,7 @@ package org.camelopenaiproxy.inbound;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
@@ -16,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * once), and a read deadline: a connection must deliver a complete request head within
  * {@code readTimeoutMillis} of opening, and of its previous answer ending when it is kept alive;
  * a slow or silent client is disconnected. (The body has its own deadline in
- * {@link RequestBodyReader}.) One timer per waiting connection, none while a request is answered.
+ * {@link RequestBodyReader}.) At most one timer per connection, moved lazily (see {@link HeadDeadline}).
  */
 public class ConnectionGuard {
 
@@ -28,7 +29,7 @@ public class ConnectionGuard {
     private final long readTimeoutMillis;
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<String, AtomicInteger> perIp = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<HttpConnection, long[]> waiting = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<HttpConnection, HeadDeadline> waiting = new ConcurrentHashMap<>();
 
     public ConnectionGuard(Vertx vertx, int maxConnections, int maxPerIp, long readTimeoutMillis) {
         this.vertx = vertx;
@@ -47,16 +48,16 @@ public class ConnectionGuard {
         AtomicInteger fromIp = perIp.computeIfAbsent(ip, k -> new AtomicInteger());
         int total = open.incrementAndGet();
         int mine = fromIp.incrementAndGet();
-        long[] timer = {-1};
-        waiting.put(connection, timer);
+        HeadDeadline deadline = new HeadDeadline(connection);
+        waiting.put(connection, deadline);
         connection.closeHandler(v -> {
             open.decrementAndGet();
             if (fromIp.decrementAndGet() <= 0) {
                 perIp.remove(ip, fromIp);
             }
-            long[] t = waiting.remove(connection);
-            if (t != null && t[0] >= 0) {
-                vertx.cancelTimer(t[0]);
+            HeadDeadline d = waiting.remove(connection);
+            if (d != null) {
+                d.cancel();
             }
         });
         if ((maxConnections > 0 && total > maxConnections) || (maxPerIp > 0 && mine > maxPerIp)) {
@@ -64,38 +65,75 @@ public class ConnectionGuard {
             connection.close();
             return;
         }
-        awaitHead(connection, timer);
+        deadline.awaitHead();
     }
 
     /** A request head arrived: no deadline while it is answered; a new one when its answer has ended. */
     public void requestArrived(HttpServerRequest request) {
         HttpConnection connection = request.connection();
-        long[] timer = waiting.get(connection);
-        if (timer == null) {
+        HeadDeadline deadline = waiting.get(connection);
+        if (deadline == null) {
             return;
         }
-        if (timer[0] >= 0) {
-            vertx.cancelTimer(timer[0]);
-            timer[0] = -1;
-        }
+        deadline.answering();
         if (request.version() != HttpVersion.HTTP_2) {
-            request.response().endHandler(v -> awaitHead(connection, timer));
+            request.response().endHandler(v -> deadline.awaitHead());
         } else {
             waiting.remove(connection); // HTTP/2 multiplexes requests: its own idle handling applies
+            deadline.cancel();
         }
     }
 
-    private void awaitHead(HttpConnection connection, long[] timer) {
-        if (readTimeoutMillis <= 0 || !waiting.containsKey(connection)) {
-            return;
+    /**
+     * A connection's deadline for its next request head. A keep-alive request only moves the
+     * deadline; the one timer is re-armed lazily when it fires early, so a busy connection costs no
+     * timer set and cancel per request. All calls come on the connection's event loop.
+     */
+    private final class HeadDeadline implements Handler<Long> {
+
+        private final HttpConnection connection;
+        /** When the connection is closed unless a head has arrived; {@code Long.MAX_VALUE} while a request is answered. */
+        private long deadlineNanos = Long.MAX_VALUE;
+        private long timerId = -1;
+
+        HeadDeadline(HttpConnection connection) {
+            this.connection = connection;
         }
-        if (timer[0] >= 0) {
-            vertx.cancelTimer(timer[0]);
+
+        void awaitHead() {
+            if (readTimeoutMillis <= 0) {
+                return;
+            }
+            deadlineNanos = System.nanoTime() + readTimeoutMillis * 1_000_000L;
+            if (timerId < 0) {
+                timerId = vertx.setTimer(readTimeoutMillis, this);
+            }
         }
-        timer[0] = vertx.setTimer(readTimeoutMillis, id -> {
-            timer[0] = -1;
+
+        void answering() {
+            deadlineNanos = Long.MAX_VALUE;
+        }
+
+        void cancel() {
+            if (timerId >= 0) {
+                vertx.cancelTimer(timerId);
+                timerId = -1;
+            }
+        }
+
+        @Override
+        public void handle(Long id) {
+            timerId = -1;
+            if (deadlineNanos == Long.MAX_VALUE || !waiting.containsKey(connection)) {
+                return; // a request is being answered: its end sets a new deadline (and timer)
+            }
+            long left = deadlineNanos - System.nanoTime();
+            if (left > 0) {
+                timerId = vertx.setTimer(Math.max(1, left / 1_000_000L), this);
+                return;
+            }
             LOG.debug("Closing a connection that sent no complete request in {} ms", readTimeoutMillis);
             connection.close();
-        });
+        }
     }
 }

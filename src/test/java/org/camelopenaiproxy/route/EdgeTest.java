@@ -1,5 +1,6 @@
 package org.camelopenaiproxy.route;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.http.HttpRequest;
@@ -155,6 +156,43 @@ class EdgeTest {
             assertEquals(List.of(200), first.statuses(), first.toString());
             assertTrue(first.closed(), "the idle kept-alive connection is closed after the read timeout");
         }
+    }
+
+    @Test
+    void a_kept_alive_connection_is_closed_a_read_timeout_after_its_last_answer_not_its_first() throws Exception {
+        byte[] health = "GET /observe/health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        try (Socket conn = new Socket("127.0.0.1", port)) {
+            conn.setSoTimeout(10_000);
+            InputStream in = conn.getInputStream();
+            long lastAnswer = 0;
+            // six requests 300 ms apart: 1.5 s on one connection, past the 1,000 ms read timeout
+            // counted from the first answer, each within it of the one before
+            for (int i = 1; i <= 6; i++) {
+                if (i > 1) {
+                    Thread.sleep(300); // the client's pause between requests: what is under test
+                }
+                conn.getOutputStream().write(health);
+                assertEquals(200, oneResponse(in), "request " + i + " on the kept-alive connection");
+                lastAnswer = System.nanoTime();
+            }
+            assertEquals(-1, in.read(), "closed once silent for the read timeout");
+            long silentMillis = (System.nanoTime() - lastAnswer) / 1_000_000;
+            assertTrue(silentMillis >= 900, "closed " + silentMillis + " ms after the last answer, before its 1,000 ms deadline");
+        }
+    }
+
+    /** Reads one response with a Content-Length body from a kept-alive connection; its status. */
+    private static int oneResponse(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            assertTrue(b >= 0, "connection closed in a response head: " + head);
+            head.append((char) b);
+        }
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+        assertTrue(length.find(), "a response with a Content-Length: " + head);
+        in.readNBytes(Integer.parseInt(length.group(1)));
+        return Integer.parseInt(head.substring(9, 12));
     }
 
     @Test
