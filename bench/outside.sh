@@ -2,7 +2,7 @@
 # The outsiders' set-up (issue 15): the proxy as shipped against nginx as the usual OpenAI reverse proxy,
 # a static nginx upstream answering canned chat JSON. Usually started as `bash bench/run.sh --outside [parts]`.
 #
-#   bash bench/outside.sh [cpu] [cores] [memory]      (default: cpu)
+#   bash bench/outside.sh [cpu] [cores] [memory] [burst]      (default: cpu)
 #
 #   cpu     core 0: the server under test (proxy, then nginx, never both); core 1: static upstream + wrk.
 #           wrk -t2 -c32, BENCH_WARMUP (30) s warm-up, then BENCH_ROUNDS (2) x BENCH_DURATION (10) s measured.
@@ -15,6 +15,10 @@
 #   memory  the proxy unpinned, BENCH_MEMORY_STREAMS ("0 1000 5000") open slow streams (1 event every 2 s):
 #           VmRSS while they are all open, heap used after a full GC (jcmd GC.run + GC.heap_info), and the
 #           heap per open stream over the idle figure.
+#   burst   unpinned, after a warm-up (10 s of wrk, then BENCH_BURST_WARMUP (10) bursts not measured):
+#           BENCH_BURST_REPEAT (5) bursts of BENCH_BURST (200) new streams started
+#           at once (3 events 50 ms apart, new connections) through the proxy, then nginx with
+#           BENCH_NGINX_WORKERS workers: first byte p50/p99 per burst, and their medians.
 #
 # The proxy runs as shipped: bin/camel-openai-proxy (its class archive when trained), no JVM options
 # (BENCH_PROXY_JAVA_OPTS adds some), access log on (stdout to a file), audit to a file, one key, one upstream.
@@ -35,6 +39,9 @@ THREADS="${BENCH_WRK_THREADS:-2}"
 STREAMS="${BENCH_STREAMS:-1000}"
 NGINX_WORKERS="${BENCH_NGINX_WORKERS:-2}"
 MEMORY_STREAMS="${BENCH_MEMORY_STREAMS:-0 1000 5000}"
+BURST="${BENCH_BURST:-200}"
+BURST_REPEAT="${BENCH_BURST_REPEAT:-5}"
+BURST_WARMUP="${BENCH_BURST_WARMUP:-10}"
 JAVA_HOME_SUT="${BENCH_JAVA_HOME:-${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}}"
 RESULTS_DIR="$BENCH_DIR/results"
 
@@ -297,12 +304,54 @@ part_memory() {
   stop "$PROXY_PID"
 }
 
+thread_ticks() { # PIDS...: "tid ticks name" per thread (utime+stime)
+  local p t
+  for p in "$@"; do
+    for t in /proc/"$p"/task/*; do
+      [[ -r $t/stat ]] || continue
+      awk -v tid="${t##*/}" -v name="$(tr ' ' '_' <"$t/comm")" '{ sub(/^.*\) /, ""); print tid, $12 + $13, name }' "$t/stat"
+    done
+  done 2>/dev/null
+}
+top_threads() { # BEFORE AFTER: the threads that used the most CPU in between (ms)
+  join <(sort "$1") <(sort "$2") | awk -v hz="$CLK_TCK" '{ d = $4 - $2; if (d > 0) printf "%s %.0f\n", $3, d / hz * 1000 }' \
+    | awk '{ s[$1] += $2 } END { for (n in s) print s[n], n }' | sort -rn | head -6 | awk '{ printf "%s %s ms; ", $2, $1 }'
+}
+
+part_burst() {
+  out ""
+  out "4) bursts of $BURST new streams started at once (3 events 50 ms apart), unpinned, after a warm-up;"
+  out "   first byte p50/p99 per burst, then the medians of $BURST_REPEAT bursts"
+  local who pid s i p50s p99s
+  for who in proxy nginx; do
+    if [[ $who == proxy ]]; then start_proxy ""; pid=$PROXY_PID; else start_nginx "" "$NGINX_WORKERS"; pid=$NGINX_PID; fi
+    sanity "$SUT_URL" "$CLIENT_KEY"
+    wrk_run "$WORK/wrk-burst-$who-warmup.txt" 10 "$SUT_URL" "$CLIENT_KEY" ""
+    for ((i = 1; i <= BURST_WARMUP; i++)); do # the stream paths warm (JIT) too, not only plain requests
+      streams_leg "burst-$who-warmup" "$SUT_URL" "$CLIENT_KEY" "$BURST" 3 50 0 30 >/dev/null
+    done
+    p50s=(); p99s=()
+    local pids=() p t0 t1; for p in $pid; do pids+=($(tree "$p")); done
+    for ((i = 1; i <= BURST_REPEAT; i++)); do
+      t0=$(cpu_ticks "${pids[@]}"); thread_ticks "${pids[@]}" >"$WORK/threads-before"
+      s=$(streams_leg "burst-$who-$i" "$SUT_URL" "$CLIENT_KEY" "$BURST" 3 50 0 30)
+      t1=$(cpu_ticks "${pids[@]}"); thread_ticks "${pids[@]}" >"$WORK/threads-after"
+      log "$who burst $i, busiest threads: $(top_threads "$WORK/threads-before" "$WORK/threads-after")"
+      p50s+=("$(kv "$s" ttfb_p50_ms)"); p99s+=("$(kv "$s" ttfb_p99_ms)")
+      out "   $who burst $i: complete $(kv "$s" complete)/$BURST, first byte p50/p99 $(kv "$s" ttfb_p50_ms)/$(kv "$s" ttfb_p99_ms) ms, $who CPU $(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", t / hz * 1000 }') ms"
+    done
+    out "   $who: median first byte p50 $(printf '%s\n' "${p50s[@]}" | median) ms, p99 $(printf '%s\n' "${p99s[@]}" | median) ms"
+    stop "$pid"
+  done
+}
+
 for part in "${PARTS[@]}"; do
   case "$part" in
     cpu) part_cpu ;;
     cores) part_cores ;;
+    burst) part_burst ;;
     memory) part_memory ;;
-    *) echo "unknown part $part (cpu, cores, memory)" >&2; exit 2 ;;
+    *) echo "unknown part $part (cpu, cores, memory, burst)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$RESULTS_DIR"

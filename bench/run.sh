@@ -10,7 +10,7 @@ cd "$REPO"
 usage() {
   cat <<'EOF'
 usage: bash bench/run.sh [--quick] [--build] [--help]
-       bash bench/run.sh --outside [cpu] [cores] [memory]   (the outsiders' set-up: bench/outside.sh)
+       bash bench/run.sh --outside [cpu] [cores] [memory] [burst]   (the outsiders' set-up: bench/outside.sh)
 
   --quick   smoke test: warm-up 5 s, duration 5 s, 200 concurrent streams
   --build   (re)build target/camel-openai-proxy.jar with `mvn -B -q package -DskipTests` first
