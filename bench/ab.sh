@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# A/B of the CPU per request: an older commit against the working tree, alternating, so machine
+# noise hits both alike (bench/README.md, "Second pass").
+#
+#   bash bench/ab.sh <commit> [rounds]        # default 3 rounds of: <commit>, then this tree
+#
+# The commit is checked out in a temporary git worktree and built there (mvn package, which trains
+# its class archive); each round runs `bash bench/outside.sh cpu` (BENCH_REPEAT=1) in each tree and
+# prints its result line. Both trees must be built: run mvn -B -q package -DskipTests here first.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+old=${1:?usage: bash bench/ab.sh <commit> [rounds]}
+rounds=${2:-3}
+tree=$(mktemp -d)
+trap 'git -C "$here" worktree remove --force "$tree" >/dev/null 2>&1' EXIT
+git -C "$here" worktree add --detach "$tree" "$old" >/dev/null || exit 1
+(cd "$tree" && mvn -B -q package -DskipTests) || { echo "could not build $old" >&2; exit 1; }
+for ((r = 1; r <= rounds; r++)); do
+  for dir in "$tree" "$here"; do
+    label=$([ "$dir" = "$here" ] && echo "this tree" || echo "$old")
+    echo "=== round $r: $label ($(date -u +%T), load $(cut -d' ' -f1 /proc/loadavg))"
+    (cd "$dir" && BENCH_REPEAT=1 bash bench/outside.sh cpu 2>&1 | grep -E '^ +1 ')
+  done
+done
