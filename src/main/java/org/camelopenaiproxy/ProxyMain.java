@@ -21,7 +21,22 @@ public final class ProxyMain {
         if (args.length > 0 && args[0].equals("keys")) {
             System.exit(KeysCommand.run(args, System.out, System.err));
         }
-        newMain(null).run(args);
+        try {
+            newMain(null).run(args);
+        } catch (Exception e) {
+            // one line, not a stack trace: the port is taken, a route file is broken, ...
+            System.err.println("camel-openai-proxy did not start: " + rootMessage(e));
+            System.exit(1);
+        }
+    }
+
+    /** The innermost cause's message, which names what went wrong (Camel wraps it once or twice). */
+    static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() != null ? root.getMessage() : root.toString();
     }
 
     /** The application as {@code main} runs it; tests pass property overrides. */

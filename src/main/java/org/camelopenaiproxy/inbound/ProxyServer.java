@@ -102,7 +102,17 @@ public class ProxyServer extends ServiceSupport {
         if (Context.isOnEventLoopThread()) {
             throw new IllegalStateException("start the API listener from a Camel/main thread, not an event loop");
         }
-        Future.all(listening).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        try {
+            Future.all(listening).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            for (HttpServer s : servers) {
+                s.close();
+            }
+            servers.clear();
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new IllegalStateException("Cannot listen on " + settings.host() + ":" + options.getPort() + ": "
+                    + cause.getMessage() + " (another process on that port? set PROXY_PORT or proxy.port)", null);
+        }
         LOG.info("Listening on {}://{}:{} ({} event loop{}{}{}); /observe/** {}", options.isSsl() ? "https" : "http",
                 settings.host(), servers.get(0).actualPort(), instances, instances == 1 ? "" : "s",
                 options.isSsl() && options.isUseAlpn() ? ", HTTP/2" : "",

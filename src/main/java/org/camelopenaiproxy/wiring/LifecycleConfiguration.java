@@ -5,6 +5,7 @@ import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.PropertyInject;
+import org.apache.camel.StartupListener;
 import org.apache.camel.support.LifecycleStrategySupport;
 import org.camelopenaiproxy.inbound.ProxyServer;
 import org.camelopenaiproxy.inbound.ShutdownDrain;
@@ -43,20 +44,29 @@ public class LifecycleConfiguration implements CamelConfiguration {
     }
 
     @Override
-    public void configure(CamelContext context) {
+    public void configure(CamelContext context) throws Exception {
         ProxyServer server = context.getRegistry().lookupByNameAndType("proxyServer", ProxyServer.class);
         ShutdownDrain drain = context.getRegistry().lookupByNameAndType("draining-health-check", ShutdownDrain.class);
         RequestObserver observer = context.getRegistry().lookupByNameAndType("requestObserver", RequestObserver.class);
         server.drainWith(drain);
-        // A lifecycle strategy, not an event notifier: with any event notifier started, Camel checks
-        // it for an event per exchange and step (about 4% of the CPU per request, bench/README.md).
-        context.addLifecycleStrategy(new LifecycleStrategySupport() {
+        // The listener opens once the routes are up. From a startup listener, a listener that cannot
+        // open (the port is taken) fails the start, and the proxy exits with the reason, rather than
+        // running on without its API port.
+        context.addStartupListener(new StartupListener() {
             @Override
-            public void onContextStarted(CamelContext started) {
-                ExchangeEventsOff.apply(started);
-                server.start(); // the routes are up: open the API listener
+            public void onCamelContextStarted(CamelContext started, boolean alreadyStarted) {
+                // not yet: the routes start after this
             }
 
+            @Override
+            public void onCamelContextFullyStarted(CamelContext started, boolean alreadyStarted) {
+                ExchangeEventsOff.apply(started);
+                server.start();
+            }
+        });
+        // A lifecycle strategy, not an event notifier: with any event notifier started, Camel checks
+        // it for an event per exchange and step (bench/README.md, "Second pass").
+        context.addLifecycleStrategy(new LifecycleStrategySupport() {
             @Override
             public void onContextStopping(CamelContext stopping) {
                 try {
