@@ -58,7 +58,8 @@ public class UpstreamRoutes extends RouteBuilder {
                     .wireTap("seda:dead-letter?size={{proxy.dead-letter.queue-size}}&blockWhenFull=false")
                     .onPrepare(tap -> tap.getMessage().setBody(tap.getProperty(DeadLetterRecord.LINE)));
 
-        from("seda:dead-letter?size={{proxy.dead-letter.queue-size}}").routeId("dead-letter-sink")
+        from("seda:dead-letter?size={{proxy.dead-letter.queue-size}}&pollTimeout={{proxy.events.poll-ms}}")
+                .routeId("dead-letter-sink")
                 .shutdownRunningTask(ShutdownRunningTask.CompleteAllTasks) // write what is queued before stopping
                 .errorHandler(noErrorHandler())
                 .onException(Exception.class).handled(true)
