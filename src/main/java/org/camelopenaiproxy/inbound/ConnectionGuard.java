@@ -95,14 +95,16 @@ public class ConnectionGuard {
         /** When the connection is closed unless a head has arrived; {@code Long.MAX_VALUE} while a request is answered. */
         private long deadlineNanos = Long.MAX_VALUE;
         private long timerId = -1;
+        /** The connection closed, or went HTTP/2: no deadline any more. */
+        private boolean gone;
 
         HeadDeadline(HttpConnection connection) {
             this.connection = connection;
         }
 
         void awaitHead() {
-            if (readTimeoutMillis <= 0) {
-                return;
+            if (readTimeoutMillis <= 0 || gone) {
+                return; // an answer that ends after its connection closed arms nothing
             }
             deadlineNanos = System.nanoTime() + readTimeoutMillis * 1_000_000L;
             if (timerId < 0) {
@@ -115,6 +117,7 @@ public class ConnectionGuard {
         }
 
         void cancel() {
+            gone = true;
             if (timerId >= 0) {
                 vertx.cancelTimer(timerId);
                 timerId = -1;
@@ -124,7 +127,7 @@ public class ConnectionGuard {
         @Override
         public void handle(Long id) {
             timerId = -1;
-            if (deadlineNanos == Long.MAX_VALUE || !waiting.containsKey(connection)) {
+            if (deadlineNanos == Long.MAX_VALUE || gone) {
                 return; // a request is being answered: its end sets a new deadline (and timer)
             }
             long left = deadlineNanos - System.nanoTime();
