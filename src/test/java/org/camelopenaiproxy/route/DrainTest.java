@@ -13,6 +13,7 @@ import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.AppendedFile;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.ScriptedUpstream;
@@ -35,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
         properties = {TestEnv.PORT, TestEnv.HOST, TestEnv.UPSTREAM_API_KEY, TestEnv.KEYS, TestEnv.NO_RELOAD,
             TestEnv.QUICK_STOP, "proxy.upstream.base-url={{sys:test.drain.upstream}}", "proxy.shutdown.drain-ms=2000",
             "proxy.events.batch-ms=60000", // queued, not yet flushed by time: the shutdown must write them
-            "proxy.access-log.uri=file:{{sys:test.drain.dir}}?fileName=access.jsonl&fileExist=Append",
+            "proxy.access-log.uri=file:{{sys:test.drain.dir}}?fileName=access.jsonl&fileExist=Append&appendChars=\n",
             "proxy.dead-letter.uri=file:{{sys:test.drain.dir}}?fileName=dl.jsonl&fileExist=Append&appendChars=\n"})
 class DrainTest {
 
@@ -112,7 +113,7 @@ class DrainTest {
         stopped.get(10, TimeUnit.SECONDS);
 
         // the queued access-log line (batch timer 60 s, never fired) was written before the proxy was gone
-        List<String> log = Files.readAllLines(DIR.resolve("access.jsonl"));
+        List<String> log = AppendedFile.lines(DIR.resolve("access.jsonl"));
         assertTrue(log.stream().anyMatch(l -> l.contains("req-drain-done") && l.contains("\"status\":200")), log.toString());
         assertFalse(Files.exists(DIR.resolve("dl.jsonl")), "a completed stream is no dead letter");
     }
@@ -138,7 +139,7 @@ class DrainTest {
         assertTrue(tookMs >= 1900 && tookMs < 6000, "ended when the 2 s drain was over: " + tookMs + " ms");
         stopped.get(10, TimeUnit.SECONDS);
 
-        List<String> dead = Files.readAllLines(DIR.resolve("dl.jsonl"));
+        List<String> dead = AppendedFile.lines(DIR.resolve("dl.jsonl"));
         assertEquals(1, dead.size(), dead.toString());
         assertTrue(dead.get(0).contains("req-drain-cut"), dead.get(0));
     }

@@ -27,6 +27,7 @@ import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.config.ConfigWatcher;
+import org.camelopenaiproxy.support.AppendedFile;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.Metrics;
 import org.camelopenaiproxy.support.ProxyClient;
@@ -204,7 +205,7 @@ class ObservabilityTest {
             if (!Files.exists(ACCESS_LOG)) {
                 return null;
             }
-            for (String line : Files.readAllLines(ACCESS_LOG)) {
+            for (String line : AppendedFile.lines(ACCESS_LOG)) {
                 JsonNode node = JSON.readTree(line);
                 if (requestId.equals(node.path("request_id").asText())) {
                     return node;
@@ -391,7 +392,7 @@ class ObservabilityTest {
         assertEquals(2, line.path("attempts").asInt());
         String record = Await.until(10, "dead-letter record", () -> {
             Path dl = DIR.resolve("dl.jsonl");
-            return Files.exists(dl) && Files.readString(dl).contains(id) ? Files.readString(dl) : null;
+            return AppendedFile.lines(dl).stream().filter(l -> l.contains(id)).findFirst().orElse(null);
         });
         assertTrue(record.contains("\"request_id\":\"" + id + "\""));
         assertTrue(record.contains("\"upstream_error\":\"{\\\"error\\\":\\\"overloaded\\\"}\""), record);

@@ -1,7 +1,6 @@
 package org.camelopenaiproxy.route;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +24,7 @@ import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.http.WebSocketFrame;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.AppendedFile;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
 import org.camelopenaiproxy.support.TestSetup;
@@ -309,7 +309,7 @@ class RealtimeTest {
         s.ws.close((short) 1000, "done");
         s.closed.get(10, TimeUnit.SECONDS);
 
-        JsonNode line = Await.until(10, "the session's access-log line", () -> Files.readAllLines(ACCESS_LOG).stream()
+        JsonNode line = Await.until(10, "the session's access-log line", () -> AppendedFile.lines(ACCESS_LOG).stream()
                 .filter(l -> l.contains(requestId)).findFirst().map(l -> {
                     try {
                         return JSON.readTree(l);

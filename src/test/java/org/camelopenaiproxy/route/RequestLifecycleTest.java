@@ -24,6 +24,7 @@ import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.pipeline.limits.LocalRateLimitStore;
 import org.camelopenaiproxy.pipeline.limits.RateLimitStore;
+import org.camelopenaiproxy.support.AppendedFile;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.ScriptedUpstream;
@@ -162,7 +163,7 @@ class RequestLifecycleTest {
         if (!Files.exists(ACCESS_LOG)) {
             return found;
         }
-        for (String line : Files.readAllLines(ACCESS_LOG)) {
+        for (String line : AppendedFile.lines(ACCESS_LOG)) {
             if (line.isBlank()) {
                 continue;
             }

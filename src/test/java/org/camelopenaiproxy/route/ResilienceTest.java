@@ -15,6 +15,7 @@ import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.AppendedFile;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.BeforeEach;
@@ -244,7 +245,7 @@ class ResilienceTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         List<String> lines = List.of();
         while (System.nanoTime() < deadline) {
-            lines = Files.exists(file) ? Files.readAllLines(file) : List.of();
+            lines = AppendedFile.lines(file);
             if (lines.size() >= 2) {
                 break;
             }

@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -21,6 +20,7 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.AppendedFile;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
@@ -246,8 +246,8 @@ class SecretRedactionTest {
         assertOpenAiError(response, 500, "invalid_api_key");
         assertTrue(response.body().contains("internal error for key "), response.body());
         Path file = DIR.resolve("dl.jsonl");
-        String line = Await.until(10, "the dead-letter record", () -> Files.exists(file)
-                ? Files.readAllLines(file).stream().filter(l -> l.contains(marker)).findFirst().orElse(null) : null);
+        String line = Await.until(10, "the dead-letter record", () ->
+                AppendedFile.lines(file).stream().filter(l -> l.contains(marker)).findFirst().orElse(null));
         JsonNode record = JSON.readTree(line);
         assertTrue(record.path("body").asText().contains("my key is [REDACTED]"), line);
         assertFalse(line.contains(CLIENT_KEY), line);

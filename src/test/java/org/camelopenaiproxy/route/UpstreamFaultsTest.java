@@ -17,6 +17,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.apache.camel.BeanInject;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.AppendedFile;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.ProxyClient;
 import org.camelopenaiproxy.support.TestEnv;
@@ -108,7 +109,7 @@ class UpstreamFaultsTest {
 
     private List<String> deadLetters() throws Exception {
         Path file = DEAD_LETTERS.resolve("dl.jsonl");
-        return Files.exists(file) ? Files.readAllLines(file) : List.of();
+        return AppendedFile.lines(file);
     }
 
     @Test
