@@ -2,13 +2,16 @@
 # The outsiders' set-up (issue 15): the proxy as shipped against nginx as the usual OpenAI reverse proxy,
 # a static nginx upstream answering canned chat JSON. Usually started as `bash bench/run.sh --outside [parts]`.
 #
-#   bash bench/outside.sh [cpu] [cores] [memory] [burst]      (default: cpu)
+#   bash bench/outside.sh [cpu] [floor] [cores] [memory] [burst]      (default: cpu)
 #
 #   cpu     core 0: the server under test (proxy, then nginx, never both); core 1: static upstream + wrk.
 #           wrk -t2 -c32, BENCH_WARMUP (30) s warm-up, then BENCH_ROUNDS (2) x BENCH_DURATION (10) s measured.
 #           CPU per request = utime+stime delta (/proc/<pid>/stat, nginx: master + workers, proxy: the whole JVM)
 #           / requests. Also a direct leg (wrk -> static upstream) for the added latency. BENCH_REPEAT (1)
 #           repeats the three legs and prints the median of each figure and of the proxy/nginx ratio.
+#   floor   as cpu, with a third server under test: bench/VertxFloor.java, a bare reverse proxy on the proxy's
+#           own HTTP stack (Vert.x, same options, no pipeline). Its CPU per request is what the HTTP stack alone
+#           costs; proxy - floor is what the proxy's pipeline, policies and observing cost on top.
 #   cores   nothing pinned, 2 cores: proxy vs nginx with BENCH_NGINX_WORKERS (2) workers, compared with the
 #           pinned 1-core figures of the same run; then BENCH_STREAMS (1000) concurrent SSE streams
 #           (20 events 50 ms apart, new connections) through each: complete / incremental.
@@ -112,7 +115,7 @@ NOFILE="$(ulimit -n)"; [[ "$NOFILE" == unlimited ]] && NOFILE=65536
 
 # tools: FakeUpstream (timed SSE events behind the static upstream) and StreamLoad, compiled once
 mkdir -p "$WORK/classes"
-"$JAVA_HOME_SUT/bin/javac" -nowarn -d "$WORK/classes" -cp target/camel-openai-proxy.jar "$BENCH_DIR/FakeUpstream.java" "$BENCH_DIR/StreamLoad.java" >"$WORK/javac.log" 2>&1
+"$JAVA_HOME_SUT/bin/javac" -nowarn -d "$WORK/classes" -cp target/camel-openai-proxy.jar "$BENCH_DIR/FakeUpstream.java" "$BENCH_DIR/StreamLoad.java" "$BENCH_DIR/VertxFloor.java" >"$WORK/javac.log" 2>&1
 TOOL=("$JAVA_HOME_SUT/bin/java" -Dslf4j.internal.verbosity=ERROR -XX:+UseSerialGC -cp "target/camel-openai-proxy.jar:$WORK/classes")
 
 FAKE_PORT=$(free_port)
@@ -155,6 +158,17 @@ start_nginx() { # CPUSET WORKERS
   "${pin[@]}" "$NGINX" -p "$run" -c "$run/nginx.conf" -e "$run/error.log" >"$WORK/nginx.log" 2>&1 &
   NGINX_PID=$!; PIDS+=("$NGINX_PID")
   wait_200 "http://127.0.0.1:$port/observe/health" "$NGINX_PID" || { log "nginx did not start"; cat "$run/error.log" >&2; exit 1; }
+  SUT_URL="http://127.0.0.1:$port"
+}
+FLOOR_PID=""
+start_floor() { # CPUSET: bench/VertxFloor.java, the bare Vert.x reverse proxy
+  local port; port=$(free_port)
+  local pin=(); [[ -n "$1" ]] && pin=(taskset -c "$1")
+  BENCH_CLIENT_KEY="$CLIENT_KEY" OPENAI_API_KEY="$UPSTREAM_KEY" "${pin[@]}" "$JAVA_HOME_SUT/bin/java" \
+      ${BENCH_PROXY_JAVA_OPTS:-} -cp "target/camel-openai-proxy.jar:$WORK/classes" VertxFloor "$port" "$UP_PORT" \
+      >"$WORK/floor.log" 2>&1 &
+  FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
+  wait_200 "http://127.0.0.1:$port/observe/health" "$FLOOR_PID" || { log "the Vert.x floor did not start"; cat "$WORK/floor.log" >&2; exit 1; }
   SUT_URL="http://127.0.0.1:$port"
 }
 sanity() { # URL KEY: a 200 chat.completion through it
@@ -229,6 +243,37 @@ part_cpu() {
   for c in $(seq 1 13); do med+=("$(printf '%s\n' "${rows[@]}" | awk -v c="$c" '{ print $c }' | median)"); done
   out "$(printf '   med  %6s/%-6s      | %8s  %6s/%-6s %5s %7s    | %8s  %6s/%-6s %5s %7s    | %5sx' "${med[@]}")"
   out "   ratio = proxy CPU us/req / nginx CPU us/req; +p50 = p50 - direct p50 of the same repeat"
+}
+
+part_floor() {
+  local i rows=()
+  out ""
+  out "1b) The Vert.x floor, pinned as in 1): bare Vert.x reverse proxy (bench/VertxFloor.java), the proxy, nginx;"
+  out "   warm-up ${WARMUP} s, then $ROUNDS x ${DURATION} s each; CPU us/req, and each over nginx's"
+  out "   rep  floor req/s  CPU  ratio | proxy req/s  CPU  ratio | nginx req/s  CPU | proxy - floor us/req"
+  for ((i = 1; i <= REPEAT; i++)); do
+    start_floor 0; sanity "$SUT_URL" "$CLIENT_KEY"
+    wrk_leg "floor-$i" "$SUT_URL" "$CLIENT_KEY" 1 "$WARMUP" "$FLOOR_PID"
+    local fr=$W_RPS fc=$W_CPU
+    stop "$FLOOR_PID"
+    start_proxy 0; sanity "$SUT_URL" "$CLIENT_KEY"
+    wrk_leg "proxy-$i" "$SUT_URL" "$CLIENT_KEY" 1 "$WARMUP" "$PROXY_PID"
+    local pr=$W_RPS pc=$W_CPU
+    stop "$PROXY_PID"
+    start_nginx 0 1; sanity "$SUT_URL" "$CLIENT_KEY"
+    wrk_leg "nginx-$i" "$SUT_URL" "$CLIENT_KEY" 1 "$WARMUP" "$NGINX_PID"
+    local nr=$W_RPS nc=$W_CPU
+    stop "$NGINX_PID"
+    local fx px d
+    fx=$(awk -v a="$fc" -v b="$nc" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
+    px=$(awk -v a="$pc" -v b="$nc" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
+    d=$(awk -v a="$pc" -v b="$fc" 'BEGIN { printf "%.1f", a - b }')
+    rows+=("$fr $fc $fx $pr $pc $px $nr $nc $d")
+    out "$(printf '   %-3s  %8s %6s %5sx | %8s %6s %5sx | %8s %6s | %6s' "$i" "$fr" "$fc" "$fx" "$pr" "$pc" "$px" "$nr" "$nc" "$d")"
+  done
+  local med=()
+  for c in $(seq 1 9); do med+=("$(printf '%s\n' "${rows[@]}" | awk -v c="$c" '{ print $c }' | median)"); done
+  out "$(printf '   med  %8s %6s %5sx | %8s %6s %5sx | %8s %6s | %6s' "${med[@]}")"
 }
 
 streams_leg() { # LABEL URL KEY N EVENTS INTERVAL_MS RAMP_MS DEADLINE_S
@@ -348,10 +393,11 @@ part_burst() {
 for part in "${PARTS[@]}"; do
   case "$part" in
     cpu) part_cpu ;;
+    floor) part_floor ;;
     cores) part_cores ;;
     burst) part_burst ;;
     memory) part_memory ;;
-    *) echo "unknown part $part (cpu, cores, memory, burst)" >&2; exit 2 ;;
+    *) echo "unknown part $part (cpu, floor, cores, memory, burst)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$RESULTS_DIR"

@@ -1,14 +1,18 @@
 package org.camelopenaiproxy.route;
 
+import java.util.List;
+
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.micrometer.eventnotifier.MicrometerRouteEventNotifier;
 import org.apache.camel.spi.EventNotifier;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,5 +39,13 @@ class ExchangeEventsTest {
         }
         assertFalse(context.getCamelContextExtension().isEventNotificationApplicable(),
                 "Camel prepares no exchange events");
+    }
+
+    @Test
+    void only_the_route_gauges_are_asked_at_each_asynchronous_step() {
+        // Camel walks the started notifiers at every asynchronous step: the start-only ones are gone
+        List<String> started = context.getManagementStrategy().getStartedEventNotifiers().stream()
+                .map(n -> n.getClass().getName()).toList();
+        assertEquals(List.of(MicrometerRouteEventNotifier.class.getName()), started);
     }
 }
