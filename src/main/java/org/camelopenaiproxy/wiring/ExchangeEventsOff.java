@@ -47,11 +47,6 @@ final class ExchangeEventsOff {
         context.getCamelContextExtension().setEventNotificationApplicable(wanted);
     }
 
-    /** Camel's own notifiers that act on context or route events only. */
-    static boolean wantsNoExchangeEvents(EventNotifier notifier) {
-        return notifier instanceof MicrometerRouteEventNotifier || actsAtStartOnly(notifier);
-    }
-
     /** camel-main's placeholder summary and platform-http's endpoint list: logged once, at start. */
     static boolean actsAtStartOnly(EventNotifier notifier) {
         String name = notifier.getClass().getName();
