@@ -22,6 +22,12 @@ public final class EndpointLabel {
             "resume", "calls", "search", "permissions");
     private static final int MAX_SEGMENTS = 6;
 
+    /** The last path labelled and its label: most traffic is one endpoint, and one compare is cheaper than a split. */
+    private static volatile Last last = new Last("", OTHER);
+
+    private record Last(String path, String label) {
+    }
+
     private EndpointLabel() {
     }
 
@@ -29,6 +35,16 @@ public final class EndpointLabel {
         if (path == null || !path.startsWith("/v1/")) {
             return OTHER;
         }
+        Last recent = last;
+        if (path.equals(recent.path())) {
+            return recent.label();
+        }
+        String label = label(path);
+        last = new Last(path, label);
+        return label;
+    }
+
+    private static String label(String path) {
         String[] segments = path.substring(4).split("/", -1);
         if (segments.length == 0 || !RESOURCES.contains(segments[0])) {
             return OTHER;

@@ -23,7 +23,8 @@ public class RetryPolicy implements Expression {
     private final int maxAttempts;
     private final long maxDelayMillis;
     private final long maxTotalMillis;
-    private final Set<Integer> retryStatuses;
+    /** Indexed by status (100–599): a lookup per upstream answer, with no boxing. */
+    private final boolean[] retryStatuses = new boolean[600];
     private final RetryBudget budget;
     private final UpstreamSelector failover;
 
@@ -34,7 +35,11 @@ public class RetryPolicy implements Expression {
         this.maxAttempts = maxAttempts;
         this.maxDelayMillis = maxDelayMillis;
         this.maxTotalMillis = maxTotalMillis;
-        this.retryStatuses = retryStatuses;
+        for (int status : retryStatuses) {
+            if (status >= 0 && status < this.retryStatuses.length) {
+                this.retryStatuses[status] = true;
+            }
+        }
         this.budget = budget;
     }
 
@@ -50,7 +55,7 @@ public class RetryPolicy implements Expression {
 
     /** Whether an upstream answer with this status is a failure worth another attempt. */
     public boolean retryableStatus(int status) {
-        return retryStatuses.contains(status);
+        return status >= 0 && status < retryStatuses.length && retryStatuses[status];
     }
 
     public boolean shouldRetry(Exchange exchange) {
