@@ -10,6 +10,9 @@
 # The clock starts before the process is spawned and stops at the first 200 from
 # GET /observe/health, polled every 10 ms with bash's /dev/tcp (no extra process per poll).
 # Runs are interleaved (archive, plain, archive, ...) so machine noise hits both alike.
+# Each case also prints the median of four phases, read from the proxy's own log afterwards: spawn to Camel
+# main's first line (the launcher and the JVM's start), to the Camel context starting (Camel main: properties,
+# the project's beans, the route files), to the API listener, and to the first 200.
 set -u
 cd "$(dirname "$0")/.."
 n=${1:-10}
@@ -47,6 +50,25 @@ launch() { # home case -> ms, or FAIL
   t1=$(date +%s%N)
   echo $(( (t1 - t0) / 1000000 ))
   kill -KILL "$pid"; wait "$pid" 2>/dev/null # its shutdown is not what is measured
+  phases "$t0" "$t1" >> "$work/$case.phases"
+}
+
+logged_ms() { # PATTERN: epoch ms of the first log line matching it (log lines start with an ISO instant)
+  local t; t=$(grep -m1 "$1" "$work/err" | cut -c1-24)
+  [ -n "$t" ] && date -d "$t" +%s%3N || echo ""
+}
+phases() { # T0 T1 (ns): where the launch went, in ms: to Camel main's first line, to the context starting,
+  # to the API listener, to the first 200 (counted after the measurement, from the proxy's own log)
+  local a b c t0=$(( $1 / 1000000 )) t1=$(( $2 / 1000000 ))
+  a=$(logged_ms 'MainSupport - Apache Camel (Main) .* is starting'); b=$(logged_ms 'AbstractCamelContext - Apache Camel .* is starting')
+  c=$(logged_ms 'ProxyServer - Listening on')
+  [ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] && echo "$((a - t0)) $((b - a)) $((c - b)) $((t1 - c))"
+}
+phase_medians() { # FILE: the median of each of the four phases
+  local i out=""
+  for i in 1 2 3 4; do out="$out $(awk -v c=$i '{print $c}' "$1" | sort -n | awk '{a[NR]=$1} END {if (!NR) {print "n/a"; exit} print (NR%2)?a[(NR+1)/2]:int((a[NR/2]+a[NR/2+1])/2)}')"; done
+  set -- $out
+  echo "spawn to Camel main's first line $1 ms, to the context starting $2, to the API listener $3, to the first 200 $4"
 }
 
 stats() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "median %d ms  min %d  max %d  (n=%d)\n", m, a[1], a[NR], NR}'; }
@@ -57,7 +79,7 @@ for home in $javas; do
   if [ -z "$archive" ] || [ "$archive" -ot "$jar" ]; then # none, or older than the jar (the JVM would refuse it)
     JAVA_HOME=$home bin/camel-openai-proxy --train
   fi
-  : > "$work/archive.ms"; : > "$work/plain.ms"
+  : > "$work/archive.ms"; : > "$work/plain.ms"; : > "$work/archive.phases"; : > "$work/plain.phases"
   for _ in $(seq 1 "$n"); do
     for case in archive plain; do
       r=$(launch "$home" "$case")
@@ -67,5 +89,6 @@ for home in $javas; do
   done
   for case in archive plain; do
     printf 'Java %-8s %-8s %s   [%s]\n' "$ver" "$case" "$(stats < "$work/$case.ms")" "$(tr '\n' ' ' < "$work/$case.ms")"
+    printf '                  medians: %s\n' "$(phase_medians "$work/$case.phases")"
   done
 done

@@ -2,7 +2,7 @@
 # The outsiders' set-up (issue 15): the proxy as shipped against nginx as the usual OpenAI reverse proxy,
 # a static nginx upstream answering canned chat JSON. Usually started as `bash bench/run.sh --outside [parts]`.
 #
-#   bash bench/outside.sh [cpu] [floor] [cores] [memory] [burst]      (default: cpu)
+#   bash bench/outside.sh [cpu] [floor] [syscalls] [cores] [memory] [burst]      (default: cpu)
 #
 #   cpu     core 0: the server under test (proxy, then nginx, never both); core 1: static upstream + wrk.
 #           wrk -t2 -c32, BENCH_WARMUP (30) s warm-up, then BENCH_ROUNDS (2) x BENCH_DURATION (10) s measured.
@@ -18,6 +18,10 @@
 #   memory  the proxy unpinned, BENCH_MEMORY_STREAMS ("0 1000 5000") open slow streams (1 event every 2 s):
 #           VmRSS while they are all open, heap used after a full GC (jcmd GC.run + GC.heap_info), and the
 #           heap per open stream over the idle figure.
+#   syscalls as cpu (pinned, same load), for the floor, the proxy and nginx: system calls per request by
+#           name (perf trace -s over one BENCH_DURATION run after the warm-up; needs perf and root or
+#           perf_event_paranoid <= 1). A third to a half of each one's CPU is in the kernel (loopback TCP), so the
+#           number of writes and reads per request is part of the CPU per request.
 #   burst   unpinned, after a warm-up (10 s of wrk, then BENCH_BURST_WARMUP (10) bursts not measured):
 #           BENCH_BURST_REPEAT (5) bursts of BENCH_BURST (200) new streams started
 #           at once (3 events 50 ms apart, new connections) through the proxy, then nginx with
@@ -34,6 +38,7 @@ cd "$REPO"
 
 PARTS=("$@"); (( ${#PARTS[@]} )) || PARTS=(cpu)
 WARMUP="${BENCH_WARMUP:-30}"
+WARMUP_RUNS="${BENCH_WARMUP_RUNS:-1}"
 DURATION="${BENCH_DURATION:-10}"
 ROUNDS="${BENCH_ROUNDS:-2}"
 REPEAT="${BENCH_REPEAT:-1}"
@@ -104,10 +109,42 @@ cpu_ticks() { # PID...: utime+stime of these processes and their children thread
   done
   echo "$sum"
 }
+sys_ticks() { # PID...: stime alone (the kernel's share: sockets, epoll, timers)
+  local sum=0 p f
+  for p in "$@"; do
+    f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+    set -- $f
+    sum=$((sum + ${13}))
+  done
+  echo "$sum"
+}
 tree() { echo "$1" $(pgrep -P "$1" || true); } # nginx master + workers
 core_busy() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 rss_kb() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$s"; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (!NR) { print "n/a"; exit } print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# BENCH_PROFILE=1: async-profiler (from Maven Central) attached to the Java server under test for its measured
+# rounds only (not the warm-up): CPU samples with kernel stacks where perf_events allow it (root or
+# perf_event_paranoid <= 1; otherwise Java stacks only), written to bench/results/profile-<leg>.collapsed.
+# Read them with python3 bench/profile-split.py FILE.
+ASPROF_LIB=""
+if [[ "${BENCH_PROFILE:-0}" == 1 ]]; then
+  ASPROF_VERSION=4.1
+  ASPROF_JAR="$HOME/.m2/repository/tools/profiler/async-profiler/$ASPROF_VERSION/async-profiler-$ASPROF_VERSION-linux-x64.jar"
+  [[ -f "$ASPROF_JAR" ]] || mvn -B -q dependency:get -Dartifact="tools.profiler:async-profiler:$ASPROF_VERSION:jar:linux-x64" >&2
+  mkdir -p "$REPO/target/async-profiler"
+  (cd "$REPO/target/async-profiler" && unzip -o -q "$ASPROF_JAR" 'linux-x64/*')
+  ASPROF_LIB="$REPO/target/async-profiler/linux-x64/libasyncProfiler.so"
+fi
+profile() { # PID start|FILE : start sampling, or stop and write the collapsed stacks to FILE
+  local args="start,event=cpu,interval=1ms,threads"
+  [[ "$2" != start ]] && args="stop,file=$2,collapsed"
+  # quoted: jcmd would read the "=" in the agent's options as its own name=value arguments
+  "$JAVA_HOME_SUT/bin/jcmd" "$1" JVMTI.agent_load "$ASPROF_LIB" "\"$args\"" >"$WORK/jcmd-profile.log" 2>&1
+  if grep -q 'ERROR\|Exception\|return code: [1-9]' "$WORK/jcmd-profile.log"; then
+    log "profiler: $args failed: $(grep -m1 'ERROR\|Exception\|return code' "$WORK/jcmd-profile.log")"
+  fi
+}
 
 UPSTREAM_KEY="sk-upstream-$RANDOM$RANDOM$RANDOM"
 CLIENT_KEY="sk-proxy-$RANDOM$RANDOM$RANDOM$RANDOM"
@@ -186,26 +223,35 @@ wrk_run() { # OUT SECONDS URL KEY CPUSET
 ms() { awk -v v="$1" 'BEGIN { u = v; gsub(/[0-9.]/, "", u); n = v + 0; if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f", n }'; }
 wrk_leg() { # LABEL URL KEY LOADSET WARMUP SUT_PIDS...
   local label=$1 url=$2 key=$3 load=$4 warm=$5; shift 5
-  local sut=("$@") r out reqs=0 ticks=0 t0 t1 c0 c1 p50s=() p99s=() rps=() busy0 busy1 n non2xx=0
-  (( warm > 0 )) && wrk_run "$WORK/wrk-$label-warmup.txt" "$warm" "$url" "$key" "$load"
+  local sut=("$@") r out reqs=0 ticks=0 kticks=0 t0 t1 k0 k1 c0 c1 p50s=() p99s=() rps=() busy0 busy1 n non2xx=0
+  local w; for ((w = 1; w <= WARMUP_RUNS; w++)); do # BENCH_WARMUP_RUNS > 1: the same warm-up in shorter runs (new connections each)
+    (( warm > 0 )) && wrk_run "$WORK/wrk-$label-warmup-$w.txt" $(( (warm + WARMUP_RUNS - 1) / WARMUP_RUNS )) "$url" "$key" "$load"
+  done
+  local profiling=0
+  if [[ -n "$ASPROF_LIB" && ( $label == proxy-* || $label == floor-* ) ]]; then profiling=1; profile "${sut[0]}" start; fi
   for ((r = 1; r <= ROUNDS; r++)); do
     out="$WORK/wrk-$label-$r.txt"
     local pids=(); for p in "${sut[@]}"; do pids+=($(tree "$p")); done
-    t0=$(cpu_ticks "${pids[@]}"); read -r busy0 c0 < <(core_busy 0)
+    thread_ticks "${pids[@]}" >"$WORK/threads-$label-$r-before"
+    t0=$(cpu_ticks "${pids[@]}"); k0=$(sys_ticks "${pids[@]}"); read -r busy0 c0 < <(core_busy 0)
     wrk_run "$out" "$DURATION" "$url" "$key" "$load"
-    t1=$(cpu_ticks "${pids[@]}"); read -r busy1 c1 < <(core_busy 0)
+    t1=$(cpu_ticks "${pids[@]}"); k1=$(sys_ticks "${pids[@]}"); read -r busy1 c1 < <(core_busy 0)
+    thread_ticks "${pids[@]}" >"$WORK/threads-$label-$r-after"
+    log "$label round $r, busiest threads: $(top_threads "$WORK/threads-$label-$r-before" "$WORK/threads-$label-$r-after")"
     n=$(awk '/requests in/ { print $1 }' "$out"); n=${n:-0}
-    reqs=$((reqs + n)); ticks=$((ticks + t1 - t0))
+    reqs=$((reqs + n)); ticks=$((ticks + t1 - t0)); kticks=$((kticks + k1 - k0))
     non2xx=$((non2xx + $(awk '/Non-2xx/ { s = $NF } END { print s + 0 }' "$out")))
     p50s+=("$(ms "$(awk '$1 == "50%" { print $2 }' "$out")")"); p99s+=("$(ms "$(awk '$1 == "99%" { print $2 }' "$out")")")
     rps+=("$(awk '/Requests\/sec/ { print $2 }' "$out")")
     CORE0_PCT=$(awk -v b=$((busy1 - busy0)) -v t=$((c1 - c0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
   done
+  if (( profiling )); then mkdir -p "$RESULTS_DIR"; profile "${sut[0]}" "$RESULTS_DIR/profile-$label.collapsed"; log "profile: $RESULTS_DIR/profile-$label.collapsed"; fi
   W_RPS=$(printf '%s\n' "${rps[@]}" | median)
   W_P50=$(printf '%s\n' "${p50s[@]}" | median); W_P99=$(printf '%s\n' "${p99s[@]}" | median)
   W_CPU=$(awk -v t="$ticks" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }')
+  W_SYS=$(awk -v t="$kticks" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }')
   W_NON2XX=$non2xx
-  log "$label: $W_RPS req/s, p50 $W_P50 ms, p99 $W_P99 ms, CPU $W_CPU us/req, core0 busy $CORE0_PCT% (non-2xx: $non2xx)"
+  log "$label: $W_RPS req/s, p50 $W_P50 ms, p99 $W_P99 ms, CPU $W_CPU us/req (kernel $W_SYS), core0 busy $CORE0_PCT% (non-2xx: $non2xx)"
 }
 
 SUMMARY="$WORK/summary.txt"
@@ -390,14 +436,40 @@ part_burst() {
   done
 }
 
+part_syscalls() {
+  command -v perf >/dev/null || { log "syscalls: perf is not installed (apt-get install -y linux-perf)"; return 1; }
+  out ""
+  out "5) system calls per request, pinned as in 1), warm-up ${WARMUP} s, then one ${DURATION} s run traced (perf trace -s)"
+  local who pid reqs n
+  for who in floor proxy nginx; do
+    case $who in
+      floor) start_floor 0; pid=$FLOOR_PID ;;
+      proxy) start_proxy 0; pid=$PROXY_PID ;;
+      nginx) start_nginx 0 1; pid="$(tree "$NGINX_PID" | tr ' ' ',')" ;;
+    esac
+    sanity "$SUT_URL" "$CLIENT_KEY"
+    wrk_run "$WORK/wrk-syscalls-$who-warmup.txt" "$WARMUP" "$SUT_URL" "$CLIENT_KEY" 1
+    perf trace -s -p "$pid" -o "$WORK/syscalls-$who.txt" 2>/dev/null & local tp=$!
+    sleep 1 # perf attaches
+    wrk_run "$WORK/wrk-syscalls-$who.txt" "$DURATION" "$SUT_URL" "$CLIENT_KEY" 1
+    kill -INT "$tp"; wait "$tp" 2>/dev/null || true
+    reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk-syscalls-$who.txt")
+    # perf trace -s: per thread, "   name  calls  errors  total(ms) ..." rows; summed by name over threads
+    out "   $who ($reqs requests): $(awk -v n="${reqs:-0}" '$2 ~ /^[0-9]+$/ && $1 ~ /^[a-z_0-9]+$/ && NF >= 8 { c[$1] += $2; t += $2 }
+        END { if (!n) { print "no requests"; exit } printf "%.2f per request:", t / n; for (k in c) if (c[k] / n >= 0.01) printf " %s %.2f", k, c[k] / n; print "" }' "$WORK/syscalls-$who.txt")"
+    case $who in floor) stop "$FLOOR_PID" ;; proxy) stop "$PROXY_PID" ;; nginx) stop "$NGINX_PID" ;; esac
+  done
+}
+
 for part in "${PARTS[@]}"; do
   case "$part" in
+    syscalls) part_syscalls ;;
     cpu) part_cpu ;;
     floor) part_floor ;;
     cores) part_cores ;;
     burst) part_burst ;;
     memory) part_memory ;;
-    *) echo "unknown part $part (cpu, floor, cores, memory, burst)" >&2; exit 2 ;;
+    *) echo "unknown part $part (cpu, floor, syscalls, cores, memory, burst)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$RESULTS_DIR"

@@ -65,6 +65,36 @@ class LauncherIT {
     }
 
     @Test
+    void an_archive_trained_before_the_last_build_is_left_out_and_the_jvm_keeps_its_own() throws Exception {
+        // a copy of the launcher, the jar rebuilt (newer) since its archive for this JVM was trained
+        Path root = dir.resolve("root");
+        Files.createDirectories(root.resolve("bin"));
+        Files.createDirectories(root.resolve("target/jvm-cache"));
+        Path launcher = Files.copy(Path.of("bin/camel-openai-proxy"), root.resolve("bin/camel-openai-proxy"),
+                StandardCopyOption.COPY_ATTRIBUTES);
+        Path jar = Files.copy(Path.of("target/camel-openai-proxy.jar"), root.resolve("target/camel-openai-proxy.jar"));
+        Path trained = archiveForThisJvm(Path.of("."));
+        Path stale = Files.copy(trained, root.resolve("target/jvm-cache").resolve(trained.getFileName()));
+        java.nio.file.attribute.FileTime built = Files.getLastModifiedTime(jar);
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(built.toMillis() - 3_600_000));
+        Path classes = dir.resolve("classes.log");
+
+        Run run = launch(launcher, dir, "-Xlog:class+load=info:file=" + classes);
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().startsWith("sk-proxy-"), run.out());
+        assertTrue(run.err().contains("older than the jar"), "the launcher says why it left the archive out: " + run.err());
+        // handed the stale archive, the JVM would refuse it with a [cds] (Java 17) or [aot] (Java 25) warning
+        assertFalse(run.err().contains("[cds") || run.err().contains("[aot"),
+                "the JVM was not handed the stale archive: " + run.err());
+        // Java 25, refusing an AOT cache it was given, also drops the JDK's default class archive; Java 17 keeps it
+        String loaded = Files.readString(classes, StandardCharsets.UTF_8);
+        assertTrue(loaded.contains("java.lang.Object source: shared objects file"),
+                "the JDK's own class archive is still used: "
+                        + loaded.lines().filter(l -> l.contains("java.lang.Object ")).toList());
+    }
+
+    @Test
     void an_unusable_archive_is_skipped_with_a_warning_on_stderr_only() throws Exception {
         // a copy of the launcher and jar whose archive for this JVM is garbage
         Path root = dir.resolve("root");
