@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -50,6 +51,14 @@ class LauncherIT {
         }
     }
 
+    /** {@code root/bin/camel-openai-proxy}, a copy of the launcher, and an empty {@code root/target/jvm-cache}. */
+    static Path copyOfLauncher(Path root) throws Exception {
+        Files.createDirectories(root.resolve("bin"));
+        Files.createDirectories(root.resolve("target/jvm-cache"));
+        return Files.copy(Path.of("bin/camel-openai-proxy"), root.resolve("bin/camel-openai-proxy"),
+                StandardCopyOption.COPY_ATTRIBUTES);
+    }
+
     @Test
     void the_jar_starts_from_the_archive_mvn_package_trained() throws Exception {
         archiveForThisJvm(Path.of("."));
@@ -68,15 +77,11 @@ class LauncherIT {
     void an_archive_trained_before_the_last_build_is_left_out_and_the_jvm_keeps_its_own() throws Exception {
         // a copy of the launcher, the jar rebuilt (newer) since its archive for this JVM was trained
         Path root = dir.resolve("root");
-        Files.createDirectories(root.resolve("bin"));
-        Files.createDirectories(root.resolve("target/jvm-cache"));
-        Path launcher = Files.copy(Path.of("bin/camel-openai-proxy"), root.resolve("bin/camel-openai-proxy"),
-                StandardCopyOption.COPY_ATTRIBUTES);
+        Path launcher = copyOfLauncher(root);
         Path jar = Files.copy(Path.of("target/camel-openai-proxy.jar"), root.resolve("target/camel-openai-proxy.jar"));
         Path trained = archiveForThisJvm(Path.of("."));
         Path stale = Files.copy(trained, root.resolve("target/jvm-cache").resolve(trained.getFileName()));
-        java.nio.file.attribute.FileTime built = Files.getLastModifiedTime(jar);
-        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(built.toMillis() - 3_600_000));
+        Files.setLastModifiedTime(stale, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() - 3_600_000));
         Path classes = dir.resolve("classes.log");
 
         Run run = launch(launcher, dir, "-Xlog:class+load=info:file=" + classes);
@@ -98,9 +103,7 @@ class LauncherIT {
     void an_unusable_archive_is_skipped_with_a_warning_on_stderr_only() throws Exception {
         // a copy of the launcher and jar whose archive for this JVM is garbage
         Path root = dir.resolve("root");
-        Files.createDirectories(root.resolve("bin"));
-        Files.createDirectories(root.resolve("target/jvm-cache"));
-        Path launcher = Files.copy(Path.of("bin/camel-openai-proxy"), root.resolve("bin/camel-openai-proxy"));
+        Path launcher = copyOfLauncher(root);
         Files.copy(Path.of("target/camel-openai-proxy.jar"), root.resolve("target/camel-openai-proxy.jar"),
                 StandardCopyOption.COPY_ATTRIBUTES);
         Path trained = archiveForThisJvm(Path.of("."));
