@@ -79,15 +79,25 @@ class TlsTest {
         return VERTX.createHttpClient(options);
     }
 
-    private record Answer(int status, HttpVersion version, String body) {
+    private record Answer(int status, HttpVersion version, String cache, String body) {
     }
 
     private Answer send(HttpClient client, String body) throws Exception {
-        return client.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
-                        .setURI("/v1/chat/completions").addHeader("Authorization", "Bearer " + TestEnv.CLIENT_KEY)
-                        .addHeader("Content-Type", "application/json"))
-                .compose(req -> req.send(Buffer.buffer(body)))
-                .compose(r -> r.body().map(b -> new Answer(r.statusCode(), r.version(), b.toString())))
+        return exchange(client, new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
+                .setURI("/v1/chat/completions").addHeader("Authorization", "Bearer " + TestEnv.CLIENT_KEY)
+                .addHeader("Content-Type", "application/json"), body);
+    }
+
+    /**
+     * One request and its whole answer. The body is asked for in the callback that receives the
+     * response head, on the client's event loop: asked for later (a {@code compose} attached from
+     * this thread after the head was in), an answer that ended meanwhile is lost and the body never
+     * completes (eclipse-vertx/vert.x#5904), which is how a quick 401 once "hung" here.
+     */
+    private static Answer exchange(HttpClient client, RequestOptions options, String body) throws Exception {
+        return client.request(options)
+                .compose(req -> req.send(Buffer.buffer(body)).compose(r -> r.body()
+                        .map(b -> new Answer(r.statusCode(), r.version(), r.getHeader("x-proxy-cache"), b.toString()))))
                 .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
@@ -99,11 +109,8 @@ class TlsTest {
         assertEquals(HttpVersion.HTTP_2, answer.version(), "HTTP/2 negotiated over ALPN");
         assertEquals("data: {\"n\":1}\n\ndata: [DONE]\n\n", answer.body());
         // refused before the body is read: only that stream ends, the connection carries on
-        Answer refused = http2.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
-                        .setURI("/v1/chat/completions"))
-                .compose(req -> req.send(Buffer.buffer("{}")))
-                .compose(r -> r.body().map(b -> new Answer(r.statusCode(), r.version(), b.toString())))
-                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        Answer refused = exchange(http2, new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
+                .setURI("/v1/chat/completions"), "{}");
         assertEquals(401, refused.status());
         assertEquals(200, send(http2, "{\"model\":\"gpt-4o-mini\"}").status());
 
