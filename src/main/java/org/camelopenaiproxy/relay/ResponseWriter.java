@@ -181,8 +181,25 @@ public class ResponseWriter {
         if (UnreadBody.pending(request)) {
             unreadBody.endAndDiscard(req, response, bytes);
         } else {
-            req.resume();
+            resumeUnlessEnded(req);
             response.end(bytes);
+        }
+    }
+
+    /**
+     * Lets a body the answer did not need flow (and be dropped), so its connection's flow-control
+     * credit comes back. A body already read to its end has nothing left to resume: an HTTP/2
+     * request then refuses {@code resume()} ("Request has already been read"), and throwing here
+     * would reset the stream instead of answering (a cache hit or an error after the body was read).
+     */
+    private static void resumeUnlessEnded(HttpServerRequest req) {
+        if (req.isEnded()) {
+            return;
+        }
+        try {
+            req.resume();
+        } catch (IllegalStateException ended) {
+            // the body ended on the event loop since isEnded() was asked: nothing to resume
         }
     }
 

@@ -120,6 +120,22 @@ class TlsTest {
     }
 
     @Test
+    void over_http2_an_answer_written_after_the_body_was_read_arrives() throws Exception {
+        HttpClient http2 = client("client", true);
+        String cacheable = "{\"model\":\"gpt-4o-mini\",\"messages\":[],\"temperature\":0}";
+        Answer live = send(http2, cacheable);
+        assertEquals(200, live.status());
+        assertEquals(HttpVersion.HTTP_2, live.version());
+        // the body is read (it is the cache key), then the stored answer is written whole
+        Answer hit = send(http2, cacheable);
+        assertEquals(200, hit.status(), "a cache hit over HTTP/2, not a reset stream");
+        assertEquals("HIT", hit.cache());
+        assertEquals(live.body(), hit.body());
+        assertEquals(1, upstream.getAllServeEvents().size(), "the hit did not reach the upstream");
+        assertEquals(200, send(http2, "{\"model\":\"gpt-4o-mini\"}").status(), "the connection carries on");
+    }
+
+    @Test
     void without_a_trusted_client_certificate_the_handshake_is_refused() {
         assertThrows(Exception.class, () -> send(client(null, false), "{}"), "no certificate");
         assertThrows(Exception.class, () -> send(client("stranger", true), "{}"), "a certificate nobody trusts");
