@@ -132,6 +132,10 @@ class TlsTest {
         assertEquals("HIT", hit.cache());
         assertEquals(live.body(), hit.body());
         assertEquals(1, upstream.getAllServeEvents().size(), "the hit did not reach the upstream");
+        // refused after the body was read (it is not JSON): the error arrives, not a reset stream
+        Answer refused = send(http2, "{\"model\":");
+        assertEquals(400, refused.status());
+        assertTrue(refused.body().contains("\"code\":\"invalid_json\""), refused.body());
         assertEquals(200, send(http2, "{\"model\":\"gpt-4o-mini\"}").status(), "the connection carries on");
     }
 
