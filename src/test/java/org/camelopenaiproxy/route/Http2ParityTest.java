@@ -386,7 +386,55 @@ class Http2ParityTest {
         connectionCarriesOn();
     }
 
-    // an upstream answering before it read the upload
+    // HTTP/2 only: streams share their connection
+
+    @Test
+    void an_upload_held_by_a_slow_upstream_does_not_hold_up_the_other_streams_of_its_connection() throws Exception {
+        CompletableFuture<Runnable> held = new CompletableFuture<>();
+        UPSTREAM.script(req -> {
+            if (!req.path().equals("/v1/files")) {
+                req.body().onSuccess(body -> {
+                    received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+                    req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"chat\"}");
+                });
+                return;
+            }
+            req.pause(); // reads none of the upload until the test lets it
+            Buffer body = Buffer.buffer();
+            req.handler(body::appendBuffer);
+            req.endHandler(v -> {
+                received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+                req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"file-1\"}");
+            });
+            Context context = Vertx.currentContext();
+            held.complete(() -> context.runOnContext(v -> req.resume()));
+        });
+
+        // 16 MiB: more than the socket buffers between proxy and upstream hold, so the upload stalls
+        Buffer file = Buffer.buffer(randomBytes(16 * 1024 * 1024, 5));
+        CompletableFuture<Answer> uploaded = new CompletableFuture<>();
+        HttpClientRequest upload = open(post("/v1/files", TestEnv.CLIENT_KEY, "application/octet-stream"), uploaded);
+        upload.putHeader("Content-Length", Integer.toString(file.length()));
+        Upload writer = new Upload(upload, file);
+        Context clientContext = VERTX.getOrCreateContext();
+        clientContext.runOnContext(v -> writer.next());
+        Runnable release = held.get(10, TimeUnit.SECONDS);
+        // the upload stops: the client's stream has bytes queued and gets no more window for a while
+        Await.until(20, () -> "the upload stalled; sent " + writer.written, () -> writer.stalledFor(500) ? Boolean.TRUE : null);
+        assertFalse(uploaded.isDone(), "the upload is still held");
+
+        Answer chat = send(chat(TestEnv.CLIENT_KEY), CHAT); // the same connection, another stream
+        assertEquals(200, chat.status(), chat::toString);
+        assertFalse(uploaded.isDone(), "the upload is still held");
+
+        release.run();
+        Answer answer = uploaded.get(20, TimeUnit.SECONDS);
+        assertEquals(200, answer.status(), answer::toString);
+        Received seen = received.stream().filter(r -> r.path().equals("/v1/files")).findFirst().orElseThrow();
+        assertEquals(file.length(), seen.body().length(), "every byte of the upload reached the upstream");
+        assertArrayEquals(file.getBytes(), seen.body().getBytes());
+        connectionCarriesOn();
+    }
 
     @Test
     void an_upload_the_upstream_refuses_before_reading_it_gets_the_refusal_and_the_connection_carries_on() throws Exception {
@@ -413,6 +461,39 @@ class Http2ParityTest {
         assertEquals(413, answer.status(), answer::toString);
         assertEquals(refusal, answer.text());
         connectionCarriesOn();
+    }
+
+    /** Writes a body in 16 KiB parts as fast as the stream takes them, noting when it last moved on. */
+    private static final class Upload {
+        private final HttpClientRequest request;
+        private final Buffer body;
+        private volatile int written;
+        private volatile long movedAt = System.nanoTime();
+
+        Upload(HttpClientRequest request, Buffer body) {
+            this.request = request;
+            this.body = body;
+        }
+
+        void next() {
+            movedAt = System.nanoTime();
+            while (written < body.length() && !request.writeQueueFull()) {
+                int end = Math.min(body.length(), written + 16 * 1024);
+                request.write(body.slice(written, end));
+                written = end;
+            }
+            if (written == body.length()) {
+                request.end();
+            } else {
+                request.drainHandler(v -> next());
+            }
+        }
+
+        /** Whether the stream has had no room for more of the body for {@code millis}. */
+        boolean stalledFor(long millis) {
+            return written < body.length() && request.writeQueueFull()
+                    && System.nanoTime() - movedAt > TimeUnit.MILLISECONDS.toNanos(millis);
+        }
     }
 
     /** Writes events as fast as the proxy takes them, waiting for a drain when its write queue is full. */
