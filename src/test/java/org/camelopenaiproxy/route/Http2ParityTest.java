@@ -59,7 +59,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             TestEnv.UPSTREAM_API_KEY, "proxy.keys.file={{sys:test.h2parity.keys}}", TestEnv.NO_RELOAD, TestEnv.QUICK_STOP,
             "proxy.tls.keystore={{sys:test.h2parity.dir}}/server.p12", "proxy.tls.keystore-password=" + TestCertificates.PASSWORD,
             "proxy.max-request-bytes=65536", "proxy.request-buffer-bytes=32768", "proxy.retry.max-attempts=1",
-            "proxy.cache.enabled=false"})
+            "proxy.cache.enabled=false", "proxy.limits.read-timeout-ms=1500"})
 class Http2ParityTest {
 
     static final String RPM1_KEY = "sk-h2-one-per-minute";
@@ -384,6 +384,29 @@ class Http2ParityTest {
         assertEquals(expected.length(), text.length(), "every byte arrived");
         assertEquals(expected.toString(), text, "every event, in order");
         connectionCarriesOn();
+    }
+
+    // a silent connection
+
+    @Test
+    void a_silent_connection_is_closed_but_not_while_a_stream_is_open() throws Exception {
+        // the upstream takes longer than proxy.limits.read-timeout-ms (1.5 s here) to answer: an
+        // open stream is not silence
+        UPSTREAM.script(req -> req.body().onSuccess(body -> {
+            received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+            UPSTREAM.vertx().setTimer(2500, id -> req.response().putHeader("Content-Type", "application/json")
+                    .end("{\"id\":\"slow\"}"));
+        }));
+        Answer slow = send(chat(TestEnv.CLIENT_KEY), CHAT);
+        assertEquals(200, slow.status(), slow::toString);
+        assertEquals("{\"id\":\"slow\"}", slow.text());
+
+        // then nothing more: the proxy closes the connection, as it closes an HTTP/1 keep-alive one
+        long idleFrom = System.nanoTime();
+        CompletableFuture<Long> closed = new CompletableFuture<>();
+        connection.closeHandler(v -> closed.complete(System.nanoTime()));
+        long silentMs = TimeUnit.NANOSECONDS.toMillis(closed.get(10, TimeUnit.SECONDS) - idleFrom);
+        assertTrue(silentMs >= 1000, "closed after " + silentMs + " ms of silence, before read-timeout-ms");
     }
 
     // HTTP/2 only: streams share their connection
