@@ -460,6 +460,41 @@ class Http2ParityTest {
     }
 
     @Test
+    void a_client_resetting_its_upload_cancels_the_upstream_call_and_the_connection_carries_on() throws Exception {
+        AtomicLong upstreamGot = new AtomicLong();
+        CompletableFuture<Long> uploadEnded = new CompletableFuture<>();
+        UPSTREAM.script(req -> {
+            if (!req.path().equals("/v1/files")) {
+                req.body().onSuccess(body -> {
+                    received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+                    req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"chat\"}");
+                });
+                return;
+            }
+            req.handler(chunk -> upstreamGot.addAndGet(chunk.length()));
+            req.exceptionHandler(e -> { });
+            req.endHandler(v -> { // a truncated upload must never look complete to the upstream
+                uploadEnded.complete(upstreamGot.get());
+                req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"file-1\"}");
+            });
+        });
+        Buffer file = Buffer.buffer(randomBytes(1024 * 1024, 13));
+        CompletableFuture<Answer> uploaded = new CompletableFuture<>();
+        HttpClientRequest upload = open(post("/v1/files", TestEnv.CLIENT_KEY, "application/octet-stream"), uploaded);
+        upload.putHeader("Content-Length", Integer.toString(file.length()));
+        upload.write(file.slice(0, 256 * 1024));
+        Await.until(10, () -> "the upload flowing to the upstream; got " + upstreamGot.get(),
+                () -> upstreamGot.get() >= 64 * 1024 ? Boolean.TRUE : null);
+
+        long left = System.nanoTime();
+        upload.reset(); // RST_STREAM (CANCEL): this stream only
+        long closedAt = UPSTREAM.connectionClosed().get(5, TimeUnit.SECONDS);
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(closedAt - left) < 1000, "the upstream call outlived the upload");
+        assertFalse(uploadEnded.isDone(), "the upstream took " + uploadEnded.getNow(null) + " bytes for a whole upload");
+        connectionCarriesOn();
+    }
+
+    @Test
     void an_upload_the_upstream_refuses_before_reading_it_gets_the_refusal_and_the_connection_carries_on() throws Exception {
         String refusal = "{\"error\":{\"message\":\"too big\",\"type\":\"invalid_request_error\",\"param\":null,"
                 + "\"code\":\"file_too_large\"}}";
