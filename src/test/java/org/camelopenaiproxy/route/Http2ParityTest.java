@@ -26,6 +26,8 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.PemTrustOptions;
+import org.apache.camel.BeanInject;
+import org.apache.camel.CamelContext;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.Await;
@@ -59,7 +61,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             TestEnv.UPSTREAM_API_KEY, "proxy.keys.file={{sys:test.h2parity.keys}}", TestEnv.NO_RELOAD, TestEnv.QUICK_STOP,
             "proxy.tls.keystore={{sys:test.h2parity.dir}}/server.p12", "proxy.tls.keystore-password=" + TestCertificates.PASSWORD,
             "proxy.max-request-bytes=65536", "proxy.request-buffer-bytes=32768", "proxy.retry.max-attempts=1",
-            "proxy.cache.enabled=false", "proxy.limits.read-timeout-ms=1500"})
+            "proxy.cache.enabled=false", "proxy.limits.read-timeout-ms=1500",
+            "proxy.shutdown.drain-ms=5000"})
 class Http2ParityTest {
 
     static final String RPM1_KEY = "sk-h2-one-per-minute";
@@ -77,6 +80,9 @@ class Http2ParityTest {
     static final Vertx VERTX = Vertx.vertx();
     static final ObjectMapper JSON = new ObjectMapper();
     static final String CHAT = "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
+
+    @BeanInject
+    CamelContext context;
 
     private final int port = TestEnv.proxyPort();
     /** What the upstream received: one entry per request, its path and whole body. */
@@ -407,6 +413,41 @@ class Http2ParityTest {
         connection.closeHandler(v -> closed.complete(System.nanoTime()));
         long silentMs = TimeUnit.NANOSECONDS.toMillis(closed.get(10, TimeUnit.SECONDS) - idleFrom);
         assertTrue(silentMs >= 1000, "closed after " + silentMs + " ms of silence, before read-timeout-ms");
+    }
+
+    // shutdown
+
+    @Test
+    void on_shutdown_a_new_stream_is_refused_while_a_stream_in_flight_on_its_connection_completes() throws Exception {
+        UPSTREAM.script(req -> req.body().onSuccess(body -> {
+            received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+            UPSTREAM.streamEvents(req, 16, 60); // about 1 s: well inside the drain
+        }));
+        CompletableFuture<Answer> stream = new CompletableFuture<>();
+        open(chat(TestEnv.CLIENT_KEY), stream).end("{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}");
+        Await.until(10, "the stream under way", () -> received.isEmpty() ? null : Boolean.TRUE);
+        CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
+            try {
+                context.stop(); // what camel-main's SIGTERM hook does
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        RequestOptions ready = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(port)
+                .setURI("/observe/health/ready");
+        Await.until(5, "readiness DOWN", () -> send(ready, "").status() == 503 ? Boolean.TRUE : null);
+
+        Answer refused = send(chat(TestEnv.CLIENT_KEY), CHAT); // a new stream on the same connection
+        assertEquals(503, refused.status(), refused::toString);
+        assertTrue(refused.text().contains("shutting down"), refused::toString);
+        assertNull(refused.headers().get("connection"), "no connection-specific header in HTTP/2 (RFC 9113 8.2.2)");
+        assertFalse(stream.isDone(), "the stream is still in flight");
+
+        Answer answer = stream.get(10, TimeUnit.SECONDS);
+        assertEquals(200, answer.status(), answer::toString);
+        assertTrue(answer.text().endsWith("data: [DONE]\n\n"), answer::toString);
+        assertEquals(16, answer.text().split("chat.completion.chunk", -1).length - 1, "every event arrived");
+        stopped.get(10, TimeUnit.SECONDS);
     }
 
     // HTTP/2 only: streams share their connection
