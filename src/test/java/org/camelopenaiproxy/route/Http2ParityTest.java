@@ -240,6 +240,21 @@ class Http2ParityTest {
         assertEquals(2, received.size(), "no refused body reached the upstream: " + received);
     }
 
+    @Test
+    void a_body_that_stops_coming_gets_408_and_only_its_stream_ends() throws Exception {
+        CompletableFuture<Answer> answer = new CompletableFuture<>();
+        HttpClientRequest req = open(chat(TestEnv.CLIENT_KEY), answer);
+        req.putHeader("Content-Length", "1000");
+        req.write("{\"model\":\"gpt-4o-mini\","); // and no more
+        Answer timedOut = answer.get(10, TimeUnit.SECONDS); // proxy.limits.read-timeout-ms is 1.5 s here
+        assertOpenAiError(timedOut, 408, "request_timeout");
+        // over HTTP/1 the connection is closed (the rest of the body may still come); over HTTP/2
+        // the answer ends the stream, and the connection's other streams go on
+        connectionCarriesOn();
+        req.reset();
+        connectionCarriesOn();
+    }
+
     // 2. uploads
 
     @Test
