@@ -318,6 +318,34 @@ class Http2ParityTest {
         connectionCarriesOn();
     }
 
+    @Test
+    void a_repeat_on_another_stream_while_the_first_runs_gets_409_then_the_replay() throws Exception {
+        CompletableFuture<Runnable> held = new CompletableFuture<>();
+        UPSTREAM.script(req -> req.body().onSuccess(body -> {
+            received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+            Context context = Vertx.currentContext();
+            held.complete(() -> context.runOnContext(v -> req.response().putHeader("Content-Type", "application/json")
+                    .end("{\"id\":\"slow\"}")));
+        }));
+        String body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
+        CompletableFuture<Answer> first = new CompletableFuture<>();
+        open(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), first).end(body);
+        Runnable release = held.get(10, TimeUnit.SECONDS); // the first is at the upstream
+
+        // the same key on another stream of the same connection, while the first runs
+        Answer second = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), body);
+        assertOpenAiError(second, 409, "idempotency_key_in_use");
+        assertEquals("1", second.headers().get("retry-after"));
+
+        release.run();
+        assertEquals("{\"id\":\"slow\"}", first.get(10, TimeUnit.SECONDS).text());
+        Answer replayed = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), body);
+        assertEquals(200, replayed.status(), replayed::toString);
+        assertEquals("{\"id\":\"slow\"}", replayed.text());
+        assertEquals("true", replayed.headers().get("idempotent-replayed"));
+        assertEquals(1, received.size(), "one upstream call for the three");
+    }
+
     // 4. per-key rate limit
 
     @Test
