@@ -201,6 +201,21 @@ class Http2ParityTest {
         return b;
     }
 
+    // the edge
+
+    @Test
+    void path_tricks_are_refused_over_http2_as_over_http1() throws Exception {
+        String[] tricks = {"/v1/../v1/chat/completions", "/v1/./chat/completions", "/v1//chat/completions",
+            "/v1/chat%2fcompletions", "/v1/%2e%2e/observe/health", "/v1/chat/completions/..", "/v1/chat\\completions",
+            "/v1/chat/completions;x=1", "/v1/%252e%252e/x", "/v1/files/%00", "/v1/%2F%2Fevil.example/x", "/v1/files/%"};
+        for (String path : tricks) {
+            Answer refused = send(post(path, TestEnv.CLIENT_KEY, "application/json"), "{}");
+            assertOpenAiError(refused, 400, "invalid_path");
+        }
+        assertEquals(0, received.size(), "nothing reached the upstream");
+        connectionCarriesOn();
+    }
+
     // 1. bodies over their cap
 
     @Test
