@@ -42,6 +42,10 @@ public record ListenerSettings(String host, int port, int instances, Tls tls, bo
                 .setDecompressionSupported(false)
                 .setTcpNoDelay(true)
                 .setReuseAddress(true);
+        // HTTP/2's header limit is its own setting (Vert.x: 8,192 bytes), advertised to the client,
+        // which then refuses to send a larger head: without this, a head of 8-16 KiB that HTTP/1
+        // takes could not be sent over HTTP/2 at all
+        options.getInitialSettings().setMaxHeaderListSize(maxHeaderBytes);
         options.setHttp2ConnectionWindowSize(http2ConnectionWindow(options.getInitialSettings()));
         if (tls.enabled()) {
             options.setSsl(true);
