@@ -38,7 +38,11 @@ import org.camelopenaiproxy.support.TestSetup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,11 +54,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * HTTP/2 (TLS, ALPN) gets what HTTP/1 gets: a body over its cap is refused with 413 (declared or
- * streamed in parts), multipart and streamed uploads reach the upstream byte for byte, an
- * Idempotency-Key repeat is replayed, a rate-limited key gets 429 with {@code Retry-After} and
- * {@code x-ratelimit-*}, a slow reader of a long stream loses nothing. Every test runs over one
- * connection and ends with a request served on that same connection: an answer that broke the
- * connection, or a body left unread holding the connection's flow-control window, shows there.
+ * streamed in parts), a body that stops coming with 408, multipart and streamed uploads reach the
+ * upstream byte for byte, an Idempotency-Key repeat is replayed (409 while the first runs), a
+ * rate-limited key gets 429 with {@code Retry-After} and {@code x-ratelimit-*}, a slow reader of a
+ * long stream loses nothing, path tricks get 400, heads up to {@code max-header-bytes} pass, a
+ * silent connection is closed, a refusal while draining arrives. Each test runs over one
+ * connection, and most end with a request served on that same connection: an answer that broke
+ * the connection, or a stream holding up the others (a body left unread in the connection's
+ * flow-control window), shows there. Where HTTP/2 rightly differs (only the stream ends where
+ * HTTP/1 closes the connection; GOAWAY instead of {@code Connection: close}) the test says so.
  */
 @CamelMainTest(propertyPlaceholderLocations = TestEnv.DEFAULTS, configurationClasses = ProxyConfiguration.class,
         properties = {TestEnv.PORT, TestEnv.HOST, "proxy.upstream.base-url={{sys:test.h2parity.url}}",
@@ -63,6 +71,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
             "proxy.max-request-bytes=65536", "proxy.request-buffer-bytes=32768", "proxy.retry.max-attempts=1",
             "proxy.cache.enabled=false", "proxy.limits.read-timeout-ms=1500",
             "proxy.shutdown.drain-ms=5000"})
+@TestInstance(TestInstance.Lifecycle.PER_CLASS) // one proxy for all: each test has its own client and connection
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // the shutdown test, which stops the proxy, runs last
 class Http2ParityTest {
 
     static final String RPM1_KEY = "sk-h2-one-per-minute";
@@ -106,6 +116,8 @@ class Http2ParityTest {
 
     @BeforeEach
     void start() {
+        received.clear();
+        connection = null;
         // the upstream answers every request with a small JSON body, once it has read the request's body
         answerJson("{\"id\":\"up-1\",\"object\":\"chat.completion\"}");
         client = VERTX.createHttpClient(new HttpClientOptions().setSsl(true).setVerifyHost(true)
@@ -124,7 +136,7 @@ class Http2ParityTest {
     }
 
     @AfterAll
-    static void close() throws Exception {
+    void close() throws Exception {
         UPSTREAM.close();
         VERTX.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
@@ -468,7 +480,7 @@ class Http2ParityTest {
         // open stream is not silence
         UPSTREAM.script(req -> req.body().onSuccess(body -> {
             received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
-            UPSTREAM.vertx().setTimer(2500, id -> req.response().putHeader("Content-Type", "application/json")
+            UPSTREAM.vertx().setTimer(2000, id -> req.response().putHeader("Content-Type", "application/json")
                     .end("{\"id\":\"slow\"}"));
         }));
         Answer slow = send(chat(TestEnv.CLIENT_KEY), CHAT);
@@ -486,6 +498,7 @@ class Http2ParityTest {
     // shutdown
 
     @Test
+    @Order(Integer.MAX_VALUE)
     void on_shutdown_a_new_stream_is_refused_while_a_stream_in_flight_on_its_connection_completes() throws Exception {
         UPSTREAM.script(req -> req.body().onSuccess(body -> {
             received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
