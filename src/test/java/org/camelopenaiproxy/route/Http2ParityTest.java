@@ -4,7 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -211,6 +213,43 @@ class Http2ParityTest {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
         return b;
+    }
+
+    // the upstream side
+
+    @Test
+    void sequential_requests_reuse_one_upstream_connection_as_over_http1() throws Exception {
+        Set<HttpConnection> upstreamConnections = ConcurrentHashMap.newKeySet();
+        UPSTREAM.script(req -> req.body().onSuccess(body -> {
+            upstreamConnections.add(req.connection());
+            received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+            if (body.toString().contains("\"stream\":true")) {
+                UPSTREAM.streamEvents(req, 2, 1);
+            } else {
+                req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"x\"}");
+            }
+        }));
+        String stream = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}";
+        // HTTP/1: the proxy's pooled upstream connection serves them all
+        HttpClient http1 = VERTX.createHttpClient(new HttpClientOptions().setSsl(true).setVerifyHost(true)
+                .setTrustOptions(new PemTrustOptions().addCertPath(DIR.resolve("server.pem").toString())));
+        try {
+            for (String body : List.of(CHAT, stream, CHAT, stream)) {
+                int status = http1.request(chat(TestEnv.CLIENT_KEY))
+                        .compose(req -> req.send(body).compose(r -> r.body().map(b -> r.statusCode())))
+                        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+                assertEquals(200, status);
+            }
+        } finally {
+            http1.close();
+        }
+        assertEquals(1, upstreamConnections.size(), "upstream connections for 4 requests over HTTP/1");
+
+        upstreamConnections.clear();
+        for (String body : List.of(CHAT, stream, CHAT, stream)) {
+            assertEquals(200, send(chat(TestEnv.CLIENT_KEY), body).status());
+        }
+        assertEquals(1, upstreamConnections.size(), "upstream connections for 4 requests over HTTP/2");
     }
 
     // the edge
