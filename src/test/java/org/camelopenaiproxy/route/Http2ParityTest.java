@@ -680,6 +680,21 @@ class Http2ParityTest {
         assertEquals(413, answer.status(), answer::toString);
         assertEquals(refusal, answer.text());
         connectionCarriesOn();
+
+        // refused again, and this time the client gives up before its body is all sent: the
+        // upstream request is then short of its Content-Length, and its connection must not carry
+        // the next request (the upstream would read that as the rest of the body)
+        for (int i = 0; i < 3; i++) {
+            CompletableFuture<Answer> refused = new CompletableFuture<>();
+            HttpClientRequest partial = open(post("/v1/files", TestEnv.CLIENT_KEY, "application/octet-stream"), refused);
+            partial.putHeader("Content-Length", Integer.toString(file.length()));
+            partial.write(file.slice(0, 256 * 1024));
+            assertEquals(413, refused.get(10, TimeUnit.SECONDS).status());
+            partial.reset();
+            Answer next = send(chat(TestEnv.CLIENT_KEY), CHAT);
+            assertEquals(200, next.status(), next::toString);
+            assertEquals(CHAT, received.get(received.size() - 1).body().toString(), "the upstream read the next request whole");
+        }
     }
 
     /** Writes a body in 16 KiB parts as fast as the stream takes them, noting when it last moved on. */
