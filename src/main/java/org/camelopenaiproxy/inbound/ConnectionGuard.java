@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
  * Connection-level limits of the API listener: at most {@code maxConnections} open connections,
  * at most {@code maxPerIp} from one client address (past either, a new connection is closed at
  * once), and a read deadline: a connection must deliver a complete request head within
- * {@code readTimeoutMillis} of opening, and of its previous answer ending when it is kept alive;
- * a slow or silent client is disconnected. (The body has its own deadline in
+ * {@code readTimeoutMillis} of opening, and of its previous answer ending when it is kept alive
+ * (over HTTP/2: of the answer of its last open stream ending); a slow or silent client is disconnected. (The body has its own deadline in
  * {@link RequestBodyReader}.) At most one timer per connection, moved lazily (see {@link HeadDeadline}).
  */
 public class ConnectionGuard {
@@ -78,10 +78,18 @@ public class ConnectionGuard {
         deadline.answering();
         if (request.version() != HttpVersion.HTTP_2) {
             request.response().endHandler(v -> deadline.awaitHead());
-        } else {
-            waiting.remove(connection); // HTTP/2 multiplexes requests: its own idle handling applies
-            deadline.cancel();
+            return;
         }
+        // HTTP/2 multiplexes requests: the connection waits for a head once its last open stream
+        // has ended. (Vert.x has no idle handling of its own here: an HTTP/2 connection left silent
+        // after its first request was never closed, and held its slot in the connection limits.)
+        // On HTTP/2 the end handler runs once per stream: when its answer ends, or when it is reset.
+        deadline.streams++;
+        request.response().endHandler(v -> {
+            if (--deadline.streams == 0) {
+                deadline.awaitHead();
+            }
+        });
     }
 
     /**
@@ -95,8 +103,10 @@ public class ConnectionGuard {
         /** When the connection is closed unless a head has arrived; {@code Long.MAX_VALUE} while a request is answered. */
         private long deadlineNanos = Long.MAX_VALUE;
         private long timerId = -1;
-        /** The connection closed, or went HTTP/2: no deadline any more. */
+        /** The connection closed: no deadline any more. */
         private boolean gone;
+        /** HTTP/2: streams whose answer has not ended yet. */
+        private int streams;
 
         HeadDeadline(HttpConnection connection) {
             this.connection = connection;

@@ -3,6 +3,7 @@ package org.camelopenaiproxy.inbound;
 import java.util.List;
 
 import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -41,6 +42,11 @@ public record ListenerSettings(String host, int port, int instances, Tls tls, bo
                 .setDecompressionSupported(false)
                 .setTcpNoDelay(true)
                 .setReuseAddress(true);
+        // HTTP/2's header limit is its own setting (Vert.x: 8,192 bytes), advertised to the client,
+        // which then refuses to send a larger head: without this, a head of 8-16 KiB that HTTP/1
+        // takes could not be sent over HTTP/2 at all
+        options.getInitialSettings().setMaxHeaderListSize(maxHeaderBytes);
+        options.setHttp2ConnectionWindowSize(http2ConnectionWindow(options.getInitialSettings()));
         if (tls.enabled()) {
             options.setSsl(true);
             if (!blank(tls.keystore())) {
@@ -75,6 +81,21 @@ public record ListenerSettings(String host, int port, int instances, Tls tls, bo
             throw new IllegalArgumentException("proxy.tls.client-auth needs TLS (proxy.tls.keystore or proxy.tls.cert-file)");
         }
         return options;
+    }
+
+    /**
+     * The HTTP/2 connection's receive window: room for every stream's own window at once. A
+     * stream's DATA counts against its window and the connection's until the proxy reads it, and
+     * the proxy leaves a body unread while it waits: a streamed upload behind a slow upstream, any
+     * body until the key is checked. With Vert.x's default (65,535 bytes, one stream's window), one
+     * such stream used up the whole connection window and every other stream of the connection
+     * (a chat request behind an upload) stalled until it moved. This window adds no memory: a
+     * stream still holds at most its own window of unread bytes, as many as over HTTP/1 the same
+     * number of connections would hold in their socket buffers.
+     */
+    static int http2ConnectionWindow(Http2Settings settings) {
+        long window = Math.min(settings.getMaxConcurrentStreams(), 1000) * (long) settings.getInitialWindowSize();
+        return (int) Math.min(window, Integer.MAX_VALUE); // HTTP/2's largest window: 2^31 - 1
     }
 
     private static boolean blank(String s) {

@@ -88,7 +88,18 @@ public class ProxyEntry extends ServiceSupport {
         }
         req.pause();
         ProxyRequest request = arrived(req, path);
-        req.response().closeHandler(v -> request.clientLeft());
+        // The client leaving before its answer has ended cancels the work (the upstream call). Over
+        // HTTP/2 this handler also runs when a stream closes after its answer ended, where there is
+        // nothing to cancel: resetting the finished upstream call then closed its pooled connection,
+        // and every HTTP/2 request opened a new one to the upstream. A streamed body is the
+        // exception: the upstream may have answered before it had all of it, and a client leaving
+        // then leaves the upstream request short of its Content-Length; only a reset (which closes
+        // that connection) keeps the next request from being read as the rest of that body.
+        req.response().closeHandler(v -> {
+            if (!req.response().ended() || request.bodyStreamed()) {
+                request.clientLeft();
+            }
+        });
         gate.admit(() -> send(request));
     }
 

@@ -70,6 +70,7 @@ public class RequestBodyReader extends AsyncProcessorSupport {
         if (declared > bufferBytes && !JsonEndpoints.inspectedWhole(request.path(), contentType)) {
             continueIfAsked(req);
             request.markBodyConsumed(); // the upstream call consumes it
+            request.markBodyStreamed();
             exchange.getMessage().setBody(new StreamingBody(req, declared));
             callback.done(true);
             return true;

@@ -1,10 +1,13 @@
 package org.camelopenaiproxy.inbound;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 import org.camelopenaiproxy.errors.OpenAiError;
@@ -16,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Graceful drain on shutdown (SIGTERM), like nginx and Envoy: readiness check {@code draining}
- * goes DOWN at once; new API requests get 503 with {@code Connection: close} (the load balancer
- * sends them elsewhere; {@code /observe/**} still answers); requests and streams in flight run to
+ * goes DOWN at once; new API requests get 503 with {@code Connection: close} (over HTTP/2: GOAWAY;
+ * the load balancer sends them elsewhere; {@code /observe/**} still answers); requests and streams in flight run to
  * completion for up to {@code proxy.shutdown.drain-ms}; streams still open then end with an SSE
  * error event (and a dead letter) instead of a cut. The sink queues are flushed afterwards by
  * the routes' own shutdown ({@code CompleteAllTasks}).
@@ -69,12 +72,21 @@ public class ShutdownDrain extends AbstractHealthCheck {
         if (!draining || request.path().startsWith("/observe")) {
             return false;
         }
-        request.response().setStatusCode(503)
+        HttpServerResponse response = request.response().setStatusCode(503)
                 .putHeader(ProxyHeaders.CONTENT_TYPE, OpenAiError.CONTENT_TYPE)
-                .putHeader(ProxyHeaders.CONNECTION, "close")
                 .putHeader(ProxyHeaders.RETRY_AFTER, "1");
-        request.response().end(Buffer.buffer(OpenAiError.body(SHUTTING_DOWN.type(), SHUTTING_DOWN.code(), null,
-                SHUTTING_DOWN.getMessage()))).onComplete(v -> request.connection().close());
+        Buffer body = Buffer.buffer(OpenAiError.body(SHUTTING_DOWN.type(), SHUTTING_DOWN.code(), null,
+                SHUTTING_DOWN.getMessage()));
+        if (request.version() == HttpVersion.HTTP_2) {
+            // HTTP/2 has no Connection header (RFC 9113 8.2.2: an answer carrying one is malformed,
+            // and a Netty-based client resets the stream instead of reading the 503), and closing the
+            // connection would cut the other streams still running on it. A graceful shutdown sends
+            // GOAWAY instead: no new streams here, those in flight finish within the drain time.
+            response.end(body).onComplete(v -> request.connection().shutdown(drainMillis, TimeUnit.MILLISECONDS));
+            return true;
+        }
+        response.putHeader(ProxyHeaders.CONNECTION, "close");
+        response.end(body).onComplete(v -> request.connection().close());
         return true;
     }
 

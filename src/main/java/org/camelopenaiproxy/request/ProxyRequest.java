@@ -32,6 +32,7 @@ public final class ProxyRequest {
     private Reply reply = Reply.PLAIN;
     private String idempotencyKey;
     private boolean bodyConsumed;
+    private boolean bodyStreamed;
     private boolean clientGone;
     private HttpClientRequest upstreamRequest;
     private RequestFacts facts = RequestFacts.UNKNOWN;
@@ -251,6 +252,15 @@ public final class ProxyRequest {
 
     public void markBodyConsumed() {
         this.bodyConsumed = true;
+    }
+
+    /** Whether the body is piped to the upstream as it arrives ({@link StreamingBody}), not read whole first. */
+    public boolean bodyStreamed() {
+        return bodyStreamed;
+    }
+
+    public void markBodyStreamed() {
+        this.bodyStreamed = true;
     }
 
     public boolean clientGone() {
