@@ -3,12 +3,24 @@
 # noise hits both alike (bench/README.md, "Second pass").
 #
 #   bash bench/ab.sh <commit> [rounds]        # default 3 rounds of: <commit>, then this tree
+#   bash bench/ab.sh --opts "<A>" "<B>" [rounds]  # this tree with BENCH_PROXY_JAVA_OPTS A, then B
 #
 # The commit is checked out in a temporary git worktree and built there (mvn package, which trains
 # its class archive); each round runs `bash bench/outside.sh cpu` (BENCH_REPEAT=1) in each tree and
 # prints its result line. Both trees must be built: run mvn -B -q package -DskipTests here first.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = --opts ]; then
+  a=${2?usage: bash bench/ab.sh --opts "<A>" "<B>" [rounds]}; b=${3?usage: bash bench/ab.sh --opts "<A>" "<B>" [rounds]}
+  rounds=${4:-3}
+  for ((r = 1; r <= rounds; r++)); do
+    for opts in "$a" "$b"; do
+      echo "=== round $r: BENCH_PROXY_JAVA_OPTS=\"$opts\" ($(date -u +%T), load $(cut -d' ' -f1 /proc/loadavg))"
+      (cd "$here" && BENCH_REPEAT=1 BENCH_PROXY_JAVA_OPTS="$opts" bash bench/outside.sh cpu 2>&1 | grep -E '^ +1 ')
+    done
+  done
+  exit 0
+fi
 old=${1:?usage: bash bench/ab.sh <commit> [rounds]}
 rounds=${2:-3}
 tree=$(mktemp -d)

@@ -12,7 +12,9 @@
 # Runs are interleaved (archive, plain, archive, ...) so machine noise hits both alike.
 # Each case also prints the median of four phases, read from the proxy's own log afterwards: spawn to Camel
 # main's first line (the launcher and the JVM's start), to the Camel context starting (Camel main: properties,
-# the project's beans, the route files), to the API listener, and to the first 200.
+# the project's beans, the route files), to the API listener, and to the first 200; and the CPU time the JVM
+# had used by the first 200 (all its threads: the main thread, the JIT compilers, GC), from /proc/<pid>/stat.
+# On 2 cores a launch cannot end before half of that CPU time.
 set -u
 cd "$(dirname "$0")/.."
 n=${1:-10}
@@ -48,6 +50,8 @@ launch() { # home case -> ms, or FAIL
     sleep 0.01
   done
   t1=$(date +%s%N)
+  local stat; read -r -a stat < "/proc/$pid/stat" # the launcher execs the JVM: same pid
+  echo $(( (stat[13] + stat[14]) * 1000 / $(getconf CLK_TCK) )) >> "$work/$case.cpu"
   echo $(( (t1 - t0) / 1000000 ))
   kill -KILL "$pid"; wait "$pid" 2>/dev/null # its shutdown is not what is measured
   phases "$t0" "$t1" >> "$work/$case.phases"
@@ -80,6 +84,7 @@ for home in $javas; do
     JAVA_HOME=$home bin/camel-openai-proxy --train
   fi
   : > "$work/archive.ms"; : > "$work/plain.ms"; : > "$work/archive.phases"; : > "$work/plain.phases"
+  : > "$work/archive.cpu"; : > "$work/plain.cpu"
   for _ in $(seq 1 "$n"); do
     for case in archive plain; do
       r=$(launch "$home" "$case")
@@ -90,5 +95,7 @@ for home in $javas; do
   for case in archive plain; do
     printf 'Java %-8s %-8s %s   [%s]\n' "$ver" "$case" "$(stats < "$work/$case.ms")" "$(tr '\n' ' ' < "$work/$case.ms")"
     printf '                  medians: %s\n' "$(phase_medians "$work/$case.phases")"
+    printf '                  CPU used by the JVM at the first 200 (all threads, user + kernel): %s\n' \
+      "$(stats < "$work/$case.cpu")"
   done
 done
