@@ -24,6 +24,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
@@ -570,17 +571,25 @@ class Http2ParityTest {
         stopped.get(10, TimeUnit.SECONDS);
     }
 
+    /** The scripted upstream's answer to all but an upload (/v1/files): the request recorded, a chat completion. */
+    private boolean answeredAsChat(HttpServerRequest req) {
+        if (req.path().equals("/v1/files")) {
+            return false;
+        }
+        req.body().onSuccess(body -> {
+            received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
+            req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"chat\"}");
+        });
+        return true;
+    }
+
     // HTTP/2 only: streams share their connection
 
     @Test
     void an_upload_held_by_a_slow_upstream_does_not_hold_up_the_other_streams_of_its_connection() throws Exception {
         CompletableFuture<Runnable> held = new CompletableFuture<>();
         UPSTREAM.script(req -> {
-            if (!req.path().equals("/v1/files")) {
-                req.body().onSuccess(body -> {
-                    received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
-                    req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"chat\"}");
-                });
+            if (answeredAsChat(req)) {
                 return;
             }
             req.pause(); // reads none of the upload until the test lets it
@@ -625,11 +634,7 @@ class Http2ParityTest {
         AtomicLong upstreamGot = new AtomicLong();
         CompletableFuture<Long> uploadEnded = new CompletableFuture<>();
         UPSTREAM.script(req -> {
-            if (!req.path().equals("/v1/files")) {
-                req.body().onSuccess(body -> {
-                    received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
-                    req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"chat\"}");
-                });
+            if (answeredAsChat(req)) {
                 return;
             }
             req.handler(chunk -> upstreamGot.addAndGet(chunk.length()));
@@ -660,11 +665,7 @@ class Http2ParityTest {
         String refusal = "{\"error\":{\"message\":\"too big\",\"type\":\"invalid_request_error\",\"param\":null,"
                 + "\"code\":\"file_too_large\"}}";
         UPSTREAM.script(req -> {
-            if (!req.path().equals("/v1/files")) {
-                req.body().onSuccess(body -> {
-                    received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
-                    req.response().putHeader("Content-Type", "application/json").end("{\"id\":\"chat\"}");
-                });
+            if (answeredAsChat(req)) {
                 return;
             }
             // answers at once, before reading the body (the rest of it is then read and dropped)

@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.camelopenaiproxy.pipeline.auth.KeyHashes;
@@ -30,6 +32,13 @@ public final class TestEnv {
     public static final String NO_RELOAD = "proxy.routes.reload-enabled=false";
     public static final String QUICK_STOP = "camel.main.shutdown-timeout=1";
     public static final String DEFAULTS = "classpath:proxy-defaults.properties";
+
+    /** {@link #freePort()}: this fork's block of ports (declared before the static block that uses it). */
+    private static final int PORT_BLOCK = 2000;
+    /** Fork 1 (surefire's first) 22000.., fork 2 24000.., no fork number (failsafe) 20000..; all below 32768. */
+    private static final int PORT_BLOCK_START = 20000 + Math.floorMod(Integer.getInteger("test.fork", 0), 6) * PORT_BLOCK;
+    private static final AtomicInteger NEXT_PORT =
+            new AtomicInteger(ThreadLocalRandom.current().nextInt(PORT_BLOCK));
 
     private static final WireMockServer UPSTREAM_SERVER;
     private static final int PROXY_PORT;
@@ -108,7 +117,41 @@ public final class TestEnv {
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /**
+     * A port nobody listens on now, for a server a test starts itself (the proxy, a management port),
+     * or for one nobody should answer on. It is taken below the kernel's ephemeral range, where
+     * servers started on port 0 (WireMock, Vert.x) and the source ports of outgoing connections never
+     * land: a port from that range could be taken by such a bind, in this JVM or in the other test
+     * fork, between this check and the test's own bind. (That happened once: the other fork's
+     * WireMock, starting at the same moment, took this fork's proxy port, and every class of the
+     * fork failed to start its proxy.) Each surefire fork ({@code test.fork}, its fork number) has
+     * its own block of ports, so two forks never pick the same one.
+     */
     public static int freePort() {
+        if (PORT_BLOCK_START + PORT_BLOCK > ephemeralLow()) {
+            return ephemeralPort(); // an unusual ephemeral range: the old way
+        }
+        for (int tries = 0; tries < PORT_BLOCK; tries++) {
+            int port = PORT_BLOCK_START + Math.floorMod(NEXT_PORT.getAndIncrement(), PORT_BLOCK);
+            try (ServerSocket s = new ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress())) {
+                return port;
+            } catch (IOException taken) {
+                // someone has it: the next one
+            }
+        }
+        throw new IllegalStateException("no free port in " + PORT_BLOCK_START + ".." + (PORT_BLOCK_START + PORT_BLOCK - 1));
+    }
+
+    /** The first port of the kernel's ephemeral range (Linux), 32768 when it cannot be read. */
+    private static int ephemeralLow() {
+        try {
+            return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException unknown) {
+            return 32768;
+        }
+    }
+
+    private static int ephemeralPort() {
         try (ServerSocket s = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         } catch (IOException e) {
