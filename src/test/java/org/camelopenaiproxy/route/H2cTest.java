@@ -226,6 +226,37 @@ class H2cTest {
         assertEquals("{\"id\":\"after\"}", served(CHAT).text());
     }
 
+    @Test
+    void the_upgrade_request_itself_reset_mid_stream_cancels_the_upstream_call_and_the_connection_carries_on()
+            throws Exception {
+        connect(Start.UPGRADE);
+        UPSTREAM.script(req -> req.body().onSuccess(body -> {
+            received.add(body.toString(StandardCharsets.UTF_8));
+            UPSTREAM.streamEvents(req, 200, 100); // a 20 s stream
+        }));
+        CompletableFuture<Void> firstEvent = new CompletableFuture<>();
+        CompletableFuture<HttpVersion> version = new CompletableFuture<>();
+        HttpClientRequest stream = client.request(chat()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        connection = stream.connection();
+        stream.response().onSuccess(r -> {
+            version.complete(r.version());
+            r.handler(chunk -> firstEvent.complete(null));
+            r.exceptionHandler(e -> { });
+        }).onFailure(firstEvent::completeExceptionally);
+        stream.end(STREAM); // sent as HTTP/1.1 with Upgrade: h2c, answered on HTTP/2 stream 1
+        firstEvent.get(10, TimeUnit.SECONDS);
+        assertEquals(HttpVersion.HTTP_2, version.get(1, TimeUnit.SECONDS));
+
+        long left = System.nanoTime();
+        stream.reset();
+        long closedAt = UPSTREAM.connectionClosed().get(5, TimeUnit.SECONDS);
+        long cancelMs = TimeUnit.NANOSECONDS.toMillis(closedAt - left);
+        assertTrue(cancelMs < 1000, "upstream call still open " + cancelMs + " ms after the client reset its stream");
+
+        answerJson("{\"id\":\"after\"}");
+        assertEquals("{\"id\":\"after\"}", served(CHAT).text());
+    }
+
     // 4. a silent connection
 
     @ParameterizedTest
