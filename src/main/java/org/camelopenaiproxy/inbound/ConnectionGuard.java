@@ -38,6 +38,10 @@ public class ConnectionGuard {
         this.readTimeoutMillis = readTimeoutMillis;
     }
 
+    public long readTimeoutMillis() {
+        return readTimeoutMillis;
+    }
+
     public int open() {
         return open.get();
     }

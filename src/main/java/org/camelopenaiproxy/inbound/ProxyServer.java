@@ -62,6 +62,19 @@ public class ProxyServer extends ServiceSupport {
     @Override
     protected void doStart() throws Exception {
         HttpServerOptions options = settings.toServerOptions();
+        if (options.isHttp2ClearTextEnabled() && connections.readTimeoutMillis() > 0) {
+            // With h2c, Vert.x makes the connection (and calls the connection handler below, where
+            // ConnectionGuard arms its read deadline) only once it has seen the HTTP/2 preface or a
+            // whole first request head. Until then nothing here sees the connection: one that sent
+            // nothing stayed open for ever, outside the connection limits. Vert.x's own idle
+            // timeout is the only guard of that phase (its h2c detector closes a connection idle
+            // that long); once the connection is made, ConnectionGuard takes over and the idle
+            // handler is removed (it would also close an HTTP/2 connection whose open stream waits
+            // on a slow upstream). A client trickling a partial head byte by byte is not idle: that
+            // remains h2c's gap (README).
+            options.setIdleTimeout((int) Math.min(Integer.MAX_VALUE, connections.readTimeoutMillis()))
+                    .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+        }
         Router router = Router.router(vertx);
         router.route().handler(ctx -> guard.handle(ctx, entry));
         // what Vert.x Web itself refuses (a path it cannot decode) or a handler throws: OpenAI-shaped too
@@ -85,6 +98,7 @@ public class ProxyServer extends ServiceSupport {
             HttpServer server = vertx.createHttpServer(options)
                     .connectionHandler(connection -> {
                         StrictRequestDecoder.install(connection, options, guard.maxHeaders()); // RFC 9112 checks before Netty's decoder
+                        H2cIdle.handOver(connection, options);
                         connections.connected(connection);
                     })
                     .invalidRequestHandler(this::invalidRequest)
