@@ -10,11 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
@@ -24,7 +20,9 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.support.Http2Answer;
 import org.camelopenaiproxy.support.ScriptedUpstream;
+import org.camelopenaiproxy.support.SilentConnection;
 import org.camelopenaiproxy.support.TestEnv;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -35,7 +33,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,7 +55,6 @@ class H2cTest {
 
     static final ScriptedUpstream UPSTREAM = ScriptedUpstream.startedAs("test.h2c.url");
     static final Vertx VERTX = Vertx.vertx();
-    static final ObjectMapper JSON = new ObjectMapper();
     static final String CHAT = "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
     static final String STREAM = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}";
 
@@ -72,17 +68,6 @@ class H2cTest {
     private final List<String> received = new CopyOnWriteArrayList<>();
     private HttpClient client;
     private HttpConnection connection;
-
-    private record Answer(int status, HttpVersion version, MultiMap headers, Buffer body) {
-        String text() {
-            return body.toString(StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public String toString() {
-            return status + " " + version + " " + headers.entries() + "\n" + text();
-        }
-    }
 
     @BeforeEach
     void start() {
@@ -127,41 +112,29 @@ class H2cTest {
     }
 
     /** Opens a request on this test's one connection; its answer (head and whole body) completes {@code answer}. */
-    private HttpClientRequest open(RequestOptions options, CompletableFuture<Answer> answer) throws Exception {
-        HttpClientRequest req = client.request(options).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    private HttpClientRequest open(RequestOptions options, CompletableFuture<Http2Answer> answer) throws Exception {
+        HttpClientRequest req = Http2Answer.open(client, options, answer);
         if (connection == null) {
             connection = req.connection();
         }
         assertSame(connection, req.connection(), "every request of a test goes over its one connection");
-        req.response().onSuccess(r -> r.body()
-                        .onSuccess(b -> answer.complete(new Answer(r.statusCode(), r.version(), r.headers(), b)))
-                        .onFailure(answer::completeExceptionally))
-                .onFailure(answer::completeExceptionally);
         return req;
     }
 
-    private Answer send(String body) throws Exception {
-        CompletableFuture<Answer> answer = new CompletableFuture<>();
+    private Http2Answer send(String body) throws Exception {
+        CompletableFuture<Http2Answer> answer = new CompletableFuture<>();
         open(chat(), answer).end(body);
         return answer.get(10, TimeUnit.SECONDS);
     }
 
     /** A request answered over HTTP/2 with 200, having reached the upstream. */
-    private Answer served(String body) throws Exception {
+    private Http2Answer served(String body) throws Exception {
         int before = received.size();
-        Answer answer = send(body);
+        Http2Answer answer = send(body);
         assertEquals(200, answer.status(), answer::toString);
         assertEquals(HttpVersion.HTTP_2, answer.version(), answer::toString);
         assertEquals(before + 1, received.size(), "the request reached the upstream");
         return answer;
-    }
-
-    private static void assertOpenAiError(Answer answer, int status, String code) throws Exception {
-        assertEquals(status, answer.status(), answer::toString);
-        assertTrue(answer.headers().get("content-type").startsWith("application/json"), answer::toString);
-        JsonNode error = JSON.readTree(answer.text()).get("error");
-        assertNotNull(error, answer::toString);
-        assertEquals(code, error.get("code").asText(), answer::toString);
     }
 
     // 1. plain requests
@@ -170,7 +143,7 @@ class H2cTest {
     @EnumSource(Start.class)
     void two_chat_requests_are_served_over_http2_on_one_connection(Start start) throws Exception {
         connect(start);
-        Answer first = served(CHAT);
+        Http2Answer first = served(CHAT);
         assertEquals("{\"id\":\"up-1\",\"object\":\"chat.completion\"}", first.text());
         assertEquals(CHAT, received.get(0), "the upstream got the first body whole");
         served(CHAT);
@@ -184,8 +157,8 @@ class H2cTest {
     void an_error_written_after_the_body_was_read_arrives_and_the_connection_carries_on(Start start) throws Exception {
         connect(start);
         // the body is read whole before it is found invalid: the answer follows its last byte
-        Answer refused = send("{\"model\":");
-        assertOpenAiError(refused, 400, "invalid_json");
+        Http2Answer refused = send("{\"model\":");
+        refused.assertOpenAiError(400, "invalid_json");
         assertEquals(HttpVersion.HTTP_2, refused.version(), refused::toString);
         assertEquals(0, received.size(), "nothing reached the upstream");
         served(CHAT);
@@ -199,54 +172,43 @@ class H2cTest {
     void a_stream_the_client_resets_cancels_the_upstream_call_and_the_connection_carries_on(Start start) throws Exception {
         connect(start);
         served(CHAT); // over an upgrade: the first request upgrades, the stream below is a plain HTTP/2 one
-        UPSTREAM.script(req -> req.body().onSuccess(body -> {
-            received.add(body.toString(StandardCharsets.UTF_8));
-            UPSTREAM.streamEvents(req, 200, 100); // a 20 s stream
-        }));
-        CompletableFuture<Void> firstEvent = new CompletableFuture<>();
-        CompletableFuture<HttpVersion> version = new CompletableFuture<>();
-        HttpClientRequest stream = client.request(chat()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        assertSame(connection, stream.connection());
-        stream.response().onSuccess(r -> {
-            version.complete(r.version());
-            r.handler(chunk -> firstEvent.complete(null));
-            r.exceptionHandler(e -> { }); // the reset below ends it
-        }).onFailure(firstEvent::completeExceptionally);
-        stream.end(STREAM);
-        firstEvent.get(10, TimeUnit.SECONDS);
-        assertEquals(HttpVersion.HTTP_2, version.get(1, TimeUnit.SECONDS));
-
-        long left = System.nanoTime();
-        stream.reset(); // RST_STREAM (CANCEL): this stream only
-        long closedAt = UPSTREAM.connectionClosed().get(5, TimeUnit.SECONDS);
-        long cancelMs = TimeUnit.NANOSECONDS.toMillis(closedAt - left);
-        assertTrue(cancelMs < 1000, "upstream call still open " + cancelMs + " ms after the client reset its stream");
-
-        answerJson("{\"id\":\"after\"}");
-        assertEquals("{\"id\":\"after\"}", served(CHAT).text());
+        resetCancelsTheUpstreamCallAndTheConnectionCarriesOn(longStreamUnderWay());
     }
 
     @Test
     void the_upgrade_request_itself_reset_mid_stream_cancels_the_upstream_call_and_the_connection_carries_on()
             throws Exception {
         connect(Start.UPGRADE);
+        // the stream is the upgrade request: sent as HTTP/1.1 with Upgrade: h2c, answered on HTTP/2 stream 1
+        resetCancelsTheUpstreamCallAndTheConnectionCarriesOn(longStreamUnderWay());
+    }
+
+    /** A 20 s stream on this test's connection, its first event received over HTTP/2. */
+    private HttpClientRequest longStreamUnderWay() throws Exception {
         UPSTREAM.script(req -> req.body().onSuccess(body -> {
             received.add(body.toString(StandardCharsets.UTF_8));
-            UPSTREAM.streamEvents(req, 200, 100); // a 20 s stream
+            UPSTREAM.streamEvents(req, 200, 100);
         }));
         CompletableFuture<Void> firstEvent = new CompletableFuture<>();
         CompletableFuture<HttpVersion> version = new CompletableFuture<>();
         HttpClientRequest stream = client.request(chat()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        connection = stream.connection();
+        if (connection == null) {
+            connection = stream.connection();
+        }
+        assertSame(connection, stream.connection());
         stream.response().onSuccess(r -> {
             version.complete(r.version());
             r.handler(chunk -> firstEvent.complete(null));
-            r.exceptionHandler(e -> { });
+            r.exceptionHandler(e -> { }); // the reset ends it
         }).onFailure(firstEvent::completeExceptionally);
-        stream.end(STREAM); // sent as HTTP/1.1 with Upgrade: h2c, answered on HTTP/2 stream 1
+        stream.end(STREAM);
         firstEvent.get(10, TimeUnit.SECONDS);
         assertEquals(HttpVersion.HTTP_2, version.get(1, TimeUnit.SECONDS));
+        return stream;
+    }
 
+    /** Resetting the stream (RST_STREAM CANCEL: this stream only) cancels its upstream call within 1 s; the next request is served. */
+    private void resetCancelsTheUpstreamCallAndTheConnectionCarriesOn(HttpClientRequest stream) throws Exception {
         long left = System.nanoTime();
         stream.reset();
         long closedAt = UPSTREAM.connectionClosed().get(5, TimeUnit.SECONDS);
@@ -273,11 +235,7 @@ class H2cTest {
         assertEquals("{\"id\":\"slow\"}", served(CHAT).text());
 
         // then nothing more: the proxy closes the connection
-        long idleFrom = System.nanoTime();
-        CompletableFuture<Long> closed = new CompletableFuture<>();
-        connection.closeHandler(v -> closed.complete(System.nanoTime()));
-        long silentMs = TimeUnit.NANOSECONDS.toMillis(closed.get(10, TimeUnit.SECONDS) - idleFrom);
-        assertTrue(silentMs >= 1000, "closed after " + silentMs + " ms of silence, before read-timeout-ms");
+        SilentConnection.assertClosedAfterSilence(connection, 1000); // read-timeout-ms is 1.5 s here
     }
 
     @Test
@@ -340,11 +298,11 @@ class H2cTest {
         // body comes over HTTP/1.1, outside HTTP/2's flow control
         String content = "x".repeat(100_000);
         String big = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
-        Answer first = send(big);
+        Http2Answer first = send(big);
         assertEquals(200, first.status(), first::toString);
         assertEquals(HttpVersion.HTTP_2, first.version(), "the upgrade request's answer comes over HTTP/2: " + first);
         assertEquals(big, received.get(0), "the upstream got the upgrade request's body whole");
-        Answer second = served(CHAT);
+        Http2Answer second = served(CHAT);
         assertEquals(HttpVersion.HTTP_2, second.version());
         served(big);
         assertEquals(big, received.get(2));

@@ -12,10 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Context;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -34,8 +31,10 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
 import org.camelopenaiproxy.support.Await;
+import org.camelopenaiproxy.support.Http2Answer;
 import org.camelopenaiproxy.support.PathTricks;
 import org.camelopenaiproxy.support.ScriptedUpstream;
+import org.camelopenaiproxy.support.SilentConnection;
 import org.camelopenaiproxy.support.TestCertificates;
 import org.camelopenaiproxy.support.TestEnv;
 import org.camelopenaiproxy.support.TestSetup;
@@ -92,7 +91,6 @@ class Http2ParityTest {
     static final Path DIR = SETUP.dir();
     static final ScriptedUpstream UPSTREAM = ScriptedUpstream.startedAs("test.h2parity.url");
     static final Vertx VERTX = Vertx.vertx();
-    static final ObjectMapper JSON = new ObjectMapper();
     static final String CHAT = "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
 
     @BeanInject
@@ -105,17 +103,6 @@ class Http2ParityTest {
     private HttpConnection connection;
 
     private record Received(String path, String contentType, Buffer body) {
-    }
-
-    private record Answer(int status, HttpVersion version, MultiMap headers, Buffer body) {
-        String text() {
-            return body.toString(StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public String toString() {
-            return status + " " + version + " " + headers.entries() + "\n" + text();
-        }
     }
 
     @BeforeEach
@@ -167,48 +154,33 @@ class Http2ParityTest {
      * Opens a stream for {@code options}, checks it is HTTP/2 on this test's one connection, and
      * asks for the answer's body in the callback that gets its head (eclipse-vertx/vert.x#5904).
      */
-    private HttpClientRequest open(RequestOptions options, CompletableFuture<Answer> answer) throws Exception {
-        HttpClientRequest req = client.request(options).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    private HttpClientRequest open(RequestOptions options, CompletableFuture<Http2Answer> answer) throws Exception {
+        HttpClientRequest req = Http2Answer.open(client, options, answer);
         if (connection == null) {
             connection = req.connection();
         }
         assertSame(connection, req.connection(), "every request of a test goes over its one HTTP/2 connection");
-        req.response().onSuccess(r -> r.body()
-                        .onSuccess(b -> answer.complete(new Answer(r.statusCode(), r.version(), r.headers(), b)))
-                        .onFailure(answer::completeExceptionally))
-                .onFailure(answer::completeExceptionally);
         return req;
     }
 
-    private Answer send(RequestOptions options, Buffer body) throws Exception {
-        CompletableFuture<Answer> answer = new CompletableFuture<>();
+    private Http2Answer send(RequestOptions options, Buffer body) throws Exception {
+        CompletableFuture<Http2Answer> answer = new CompletableFuture<>();
         open(options, answer).end(body);
-        Answer a = answer.get(10, TimeUnit.SECONDS);
+        Http2Answer a = answer.get(10, TimeUnit.SECONDS);
         assertEquals(HttpVersion.HTTP_2, a.version(), a::toString);
         return a;
     }
 
-    private Answer send(RequestOptions options, String body) throws Exception {
+    private Http2Answer send(RequestOptions options, String body) throws Exception {
         return send(options, Buffer.buffer(body));
     }
 
     /** The next request on the same connection is served. */
     private void connectionCarriesOn() throws Exception {
         int before = received.size();
-        Answer next = send(chat(TestEnv.CLIENT_KEY), CHAT);
+        Http2Answer next = send(chat(TestEnv.CLIENT_KEY), CHAT);
         assertEquals(200, next.status(), next::toString);
         assertEquals(before + 1, received.size(), "the next request reached the upstream");
-    }
-
-    private static void assertOpenAiError(Answer answer, int status, String code) throws Exception {
-        assertEquals(status, answer.status(), answer::toString);
-        assertTrue(answer.headers().get("content-type").startsWith("application/json"), answer::toString);
-        JsonNode error = JSON.readTree(answer.text()).get("error");
-        assertNotNull(error, answer::toString);
-        for (String field : new String[] {"message", "type", "param", "code"}) {
-            assertTrue(error.has(field), answer::toString);
-        }
-        assertEquals(code, error.get("code").asText(), answer::toString);
     }
 
     private static byte[] randomBytes(int n, long seed) {
@@ -259,8 +231,8 @@ class Http2ParityTest {
     @Test
     void path_tricks_are_refused_over_http2_as_over_http1() throws Exception {
         for (String path : PathTricks.ALL) {
-            Answer refused = send(post(path, TestEnv.CLIENT_KEY, "application/json"), "{}");
-            assertOpenAiError(refused, 400, "invalid_path");
+            Http2Answer refused = send(post(path, TestEnv.CLIENT_KEY, "application/json"), "{}");
+            refused.assertOpenAiError(400, "invalid_path");
         }
         assertEquals(0, received.size(), "nothing reached the upstream");
         connectionCarriesOn();
@@ -271,7 +243,7 @@ class Http2ParityTest {
         // proxy.limits.max-header-bytes is 16384 by default: a 12 KiB header is within it (one the
         // proxy does not forward: the test upstream has HTTP/1's usual 8 KiB limit). A larger head
         // the client itself refuses to send over HTTP/2: the limit is advertised in SETTINGS.
-        Answer big = send(chat(TestEnv.CLIENT_KEY).addHeader("x-padding", "p".repeat(12 * 1024)), CHAT);
+        Http2Answer big = send(chat(TestEnv.CLIENT_KEY).addHeader("x-padding", "p".repeat(12 * 1024)), CHAT);
         assertEquals(200, big.status(), big::toString);
         connectionCarriesOn();
     }
@@ -284,12 +256,12 @@ class Http2ParityTest {
         Buffer part = Buffer.buffer(randomBytes(16 * 1024, 1));
 
         // declared: refused on the Content-Length before a byte of the body is read
-        CompletableFuture<Answer> declared = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> declared = new CompletableFuture<>();
         HttpClientRequest req = open(post(path, TestEnv.CLIENT_KEY, "application/octet-stream"), declared);
         req.putHeader("Content-Length", Integer.toString(8 * part.length()));
         req.write(part);
-        Answer refused = declared.get(10, TimeUnit.SECONDS); // answered while the body is still coming
-        assertOpenAiError(refused, 413, "request_too_large");
+        Http2Answer refused = declared.get(10, TimeUnit.SECONDS); // answered while the body is still coming
+        refused.assertOpenAiError(413, "request_too_large");
         assertEquals(HttpVersion.HTTP_2, refused.version());
         // the client still sends the body it declared; over HTTP/2 that ends only this stream
         for (int i = 1; i < 7; i++) {
@@ -299,14 +271,14 @@ class Http2ParityTest {
         connectionCarriesOn();
 
         // no length: refused as soon as the body passes the cap, the rest still being sent
-        CompletableFuture<Answer> streamed = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> streamed = new CompletableFuture<>();
         req = open(post(path, TestEnv.CLIENT_KEY, "application/octet-stream"), streamed);
         req.setChunked(true);
         for (int i = 0; i < 5; i++) { // 80 KiB
             req.write(part);
         }
         refused = streamed.get(10, TimeUnit.SECONDS);
-        assertOpenAiError(refused, 413, "request_too_large");
+        refused.assertOpenAiError(413, "request_too_large");
         for (int i = 0; i < 3; i++) {
             req.write(part);
         }
@@ -317,12 +289,12 @@ class Http2ParityTest {
 
     @Test
     void a_body_that_stops_coming_gets_408_and_only_its_stream_ends() throws Exception {
-        CompletableFuture<Answer> answer = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> answer = new CompletableFuture<>();
         HttpClientRequest req = open(chat(TestEnv.CLIENT_KEY), answer);
         req.putHeader("Content-Length", "1000");
         req.write("{\"model\":\"gpt-4o-mini\","); // and no more
-        Answer timedOut = answer.get(10, TimeUnit.SECONDS); // proxy.limits.read-timeout-ms is 1.5 s here
-        assertOpenAiError(timedOut, 408, "request_timeout");
+        Http2Answer timedOut = answer.get(10, TimeUnit.SECONDS); // proxy.limits.read-timeout-ms is 1.5 s here
+        timedOut.assertOpenAiError(408, "request_timeout");
         // over HTTP/1 the connection is closed (the rest of the body may still come); over HTTP/2
         // the answer ends the stream, and the connection's other streams go on
         connectionCarriesOn();
@@ -341,7 +313,7 @@ class Http2ParityTest {
                 + "whisper-1\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp3\"\r\n"
                 + "Content-Type: audio/mpeg\r\n\r\n").getBytes(StandardCharsets.US_ASCII))
                 .appendBytes(audio).appendString("\r\n--" + boundary + "--\r\n");
-        Answer transcribed = send(post("/v1/audio/transcriptions", TestEnv.CLIENT_KEY,
+        Http2Answer transcribed = send(post("/v1/audio/transcriptions", TestEnv.CLIENT_KEY,
                 "multipart/form-data; boundary=" + boundary), multipart);
         assertEquals(200, transcribed.status(), transcribed::toString);
         assertEquals("{\"text\":\"hi\"}", transcribed.text());
@@ -357,7 +329,7 @@ class Http2ParityTest {
                 + "batch\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.jsonl\"\r\n"
                 + "Content-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII))
                 .appendBytes(randomBytes(1024 * 1024 + 17, 11)).appendString("\r\n--" + boundary + "--\r\n");
-        CompletableFuture<Answer> uploaded = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> uploaded = new CompletableFuture<>();
         HttpClientRequest req = open(post("/v1/files", TestEnv.CLIENT_KEY, "multipart/form-data; boundary=" + boundary),
                 uploaded);
         req.putHeader("Content-Length", Integer.toString(file.length()));
@@ -366,7 +338,7 @@ class Http2ParityTest {
             req.write(file.slice(at, Math.min(file.length(), at + partSize)));
         }
         req.end();
-        Answer answer = uploaded.get(10, TimeUnit.SECONDS);
+        Http2Answer answer = uploaded.get(10, TimeUnit.SECONDS);
         assertEquals(200, answer.status(), answer::toString);
         assertEquals("{\"id\":\"file-1\"}", answer.text());
         assertEquals(2, received.size());
@@ -381,8 +353,8 @@ class Http2ParityTest {
     @Test
     void an_idempotency_key_repeat_is_replayed_without_a_second_upstream_call() throws Exception {
         String body = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"pay once\"}]}";
-        Answer first = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-1"), body);
-        Answer again = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-1"), body);
+        Http2Answer first = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-1"), body);
+        Http2Answer again = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-1"), body);
         assertEquals(200, first.status(), first::toString);
         assertNull(first.headers().get("idempotent-replayed"));
         assertEquals(200, again.status(), "a replay over HTTP/2, not a reset stream: " + again);
@@ -403,18 +375,18 @@ class Http2ParityTest {
                     .end("{\"id\":\"slow\"}")));
         }));
         String body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
-        CompletableFuture<Answer> first = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> first = new CompletableFuture<>();
         open(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), first).end(body);
         Runnable release = held.get(10, TimeUnit.SECONDS); // the first is at the upstream
 
         // the same key on another stream of the same connection, while the first runs
-        Answer second = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), body);
-        assertOpenAiError(second, 409, "idempotency_key_in_use");
+        Http2Answer second = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), body);
+        second.assertOpenAiError(409, "idempotency_key_in_use");
         assertEquals("1", second.headers().get("retry-after"));
 
         release.run();
         assertEquals("{\"id\":\"slow\"}", first.get(10, TimeUnit.SECONDS).text());
-        Answer replayed = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), body);
+        Http2Answer replayed = send(chat(TestEnv.CLIENT_KEY).addHeader("Idempotency-Key", "h2-k-2"), body);
         assertEquals(200, replayed.status(), replayed::toString);
         assertEquals("{\"id\":\"slow\"}", replayed.text());
         assertEquals("true", replayed.headers().get("idempotent-replayed"));
@@ -425,14 +397,14 @@ class Http2ParityTest {
 
     @Test
     void a_rate_limited_key_gets_429_with_retry_after_and_rate_limit_headers() throws Exception {
-        Answer admitted = send(chat(RPM1_KEY), CHAT);
+        Http2Answer admitted = send(chat(RPM1_KEY), CHAT);
         assertEquals(200, admitted.status(), admitted::toString);
         assertEquals("1", admitted.headers().get("x-ratelimit-limit-requests"));
         assertEquals("0", admitted.headers().get("x-ratelimit-remaining-requests"));
         assertEquals("100000", admitted.headers().get("x-ratelimit-limit-tokens"));
 
-        Answer limited = send(chat(RPM1_KEY), CHAT);
-        assertOpenAiError(limited, 429, "rate_limit_exceeded");
+        Http2Answer limited = send(chat(RPM1_KEY), CHAT);
+        limited.assertOpenAiError(429, "rate_limit_exceeded");
         assertTrue(limited.text().contains("\"type\":\"requests\""), limited::toString);
         long retryAfter = Long.parseLong(limited.headers().get("retry-after"));
         assertTrue(retryAfter >= 1 && retryAfter <= 60, limited::toString);
@@ -498,7 +470,7 @@ class Http2ParityTest {
         Await.until(10, () -> "the upstream blocked by the paused client after 128 KiB, or done; sent " + sent.get(),
                 () -> stalled.get() && sent.get() > 128 * 1024 || upstreamDone.isDone() ? Boolean.TRUE : null);
         // meanwhile another stream of the connection is served: one slow reader holds up only its own
-        Answer other = send(chat(TestEnv.CLIENT_KEY), CHAT);
+        Http2Answer other = send(chat(TestEnv.CLIENT_KEY), CHAT);
         assertEquals(200, other.status(), other::toString);
         clientContext[0].runOnContext(v -> response.resume());
 
@@ -521,16 +493,12 @@ class Http2ParityTest {
             UPSTREAM.vertx().setTimer(2000, id -> req.response().putHeader("Content-Type", "application/json")
                     .end("{\"id\":\"slow\"}"));
         }));
-        Answer slow = send(chat(TestEnv.CLIENT_KEY), CHAT);
+        Http2Answer slow = send(chat(TestEnv.CLIENT_KEY), CHAT);
         assertEquals(200, slow.status(), slow::toString);
         assertEquals("{\"id\":\"slow\"}", slow.text());
 
         // then nothing more: the proxy closes the connection, as it closes an HTTP/1 keep-alive one
-        long idleFrom = System.nanoTime();
-        CompletableFuture<Long> closed = new CompletableFuture<>();
-        connection.closeHandler(v -> closed.complete(System.nanoTime()));
-        long silentMs = TimeUnit.NANOSECONDS.toMillis(closed.get(10, TimeUnit.SECONDS) - idleFrom);
-        assertTrue(silentMs >= 1000, "closed after " + silentMs + " ms of silence, before read-timeout-ms");
+        SilentConnection.assertClosedAfterSilence(connection, 1000); // read-timeout-ms is 1.5 s here
     }
 
     // shutdown
@@ -542,7 +510,7 @@ class Http2ParityTest {
             received.add(new Received(req.path(), req.getHeader("Content-Type"), body));
             UPSTREAM.streamEvents(req, 16, 60); // about 1 s: well inside the drain
         }));
-        CompletableFuture<Answer> stream = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> stream = new CompletableFuture<>();
         open(chat(TestEnv.CLIENT_KEY), stream).end("{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}");
         Await.until(10, "the stream under way", () -> received.isEmpty() ? null : Boolean.TRUE);
         CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
@@ -556,13 +524,13 @@ class Http2ParityTest {
                 .setURI("/observe/health/ready");
         Await.until(5, "readiness DOWN", () -> send(ready, "").status() == 503 ? Boolean.TRUE : null);
 
-        Answer refused = send(chat(TestEnv.CLIENT_KEY), CHAT); // a new stream on the same connection
+        Http2Answer refused = send(chat(TestEnv.CLIENT_KEY), CHAT); // a new stream on the same connection
         assertEquals(503, refused.status(), refused::toString);
         assertTrue(refused.text().contains("shutting down"), refused::toString);
         assertNull(refused.headers().get("connection"), "no connection-specific header in HTTP/2 (RFC 9113 8.2.2)");
         assertFalse(stream.isDone(), "the stream is still in flight");
 
-        Answer answer = stream.get(10, TimeUnit.SECONDS);
+        Http2Answer answer = stream.get(10, TimeUnit.SECONDS);
         assertEquals(200, answer.status(), answer::toString);
         assertTrue(answer.text().endsWith("data: [DONE]\n\n"), answer::toString);
         assertEquals(16, answer.text().split("chat.completion.chunk", -1).length - 1, "every event arrived");
@@ -603,7 +571,7 @@ class Http2ParityTest {
 
         // 16 MiB: more than the socket buffers between proxy and upstream hold, so the upload stalls
         Buffer file = Buffer.buffer(randomBytes(16 * 1024 * 1024, 5));
-        CompletableFuture<Answer> uploaded = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> uploaded = new CompletableFuture<>();
         HttpClientRequest upload = open(post("/v1/files", TestEnv.CLIENT_KEY, "application/octet-stream"), uploaded);
         upload.putHeader("Content-Length", Integer.toString(file.length()));
         Upload writer = new Upload(upload, file);
@@ -614,12 +582,12 @@ class Http2ParityTest {
         Await.until(20, () -> "the upload stalled; sent " + writer.written, () -> writer.stalledFor(500) ? Boolean.TRUE : null);
         assertFalse(uploaded.isDone(), "the upload is still held");
 
-        Answer chat = send(chat(TestEnv.CLIENT_KEY), CHAT); // the same connection, another stream
+        Http2Answer chat = send(chat(TestEnv.CLIENT_KEY), CHAT); // the same connection, another stream
         assertEquals(200, chat.status(), chat::toString);
         assertFalse(uploaded.isDone(), "the upload is still held");
 
         release.run();
-        Answer answer = uploaded.get(20, TimeUnit.SECONDS);
+        Http2Answer answer = uploaded.get(20, TimeUnit.SECONDS);
         assertEquals(200, answer.status(), answer::toString);
         Received seen = received.stream().filter(r -> r.path().equals("/v1/files")).findFirst().orElseThrow();
         assertEquals(file.length(), seen.body().length(), "every byte of the upload reached the upstream");
@@ -643,7 +611,7 @@ class Http2ParityTest {
             });
         });
         Buffer file = Buffer.buffer(randomBytes(1024 * 1024, 13));
-        CompletableFuture<Answer> uploaded = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> uploaded = new CompletableFuture<>();
         HttpClientRequest upload = open(post("/v1/files", TestEnv.CLIENT_KEY, "application/octet-stream"), uploaded);
         upload.putHeader("Content-Length", Integer.toString(file.length()));
         upload.write(file.slice(0, 256 * 1024));
@@ -671,11 +639,11 @@ class Http2ParityTest {
             req.response().setStatusCode(413).putHeader("Content-Type", "application/json").end(refusal);
         });
         Buffer file = Buffer.buffer(randomBytes(1024 * 1024, 9));
-        CompletableFuture<Answer> uploaded = new CompletableFuture<>();
+        CompletableFuture<Http2Answer> uploaded = new CompletableFuture<>();
         HttpClientRequest upload = open(post("/v1/files", TestEnv.CLIENT_KEY, "application/octet-stream"), uploaded);
         upload.putHeader("Content-Length", Integer.toString(file.length()));
         upload.end(file);
-        Answer answer = uploaded.get(10, TimeUnit.SECONDS);
+        Http2Answer answer = uploaded.get(10, TimeUnit.SECONDS);
         assertEquals(413, answer.status(), answer::toString);
         assertEquals(refusal, answer.text());
         connectionCarriesOn();
@@ -684,13 +652,13 @@ class Http2ParityTest {
         // upstream request is then short of its Content-Length, and its connection must not carry
         // the next request (the upstream would read that as the rest of the body)
         for (int i = 0; i < 3; i++) {
-            CompletableFuture<Answer> refused = new CompletableFuture<>();
+            CompletableFuture<Http2Answer> refused = new CompletableFuture<>();
             HttpClientRequest partial = open(post("/v1/files", TestEnv.CLIENT_KEY, "application/octet-stream"), refused);
             partial.putHeader("Content-Length", Integer.toString(file.length()));
             partial.write(file.slice(0, 256 * 1024));
             assertEquals(413, refused.get(10, TimeUnit.SECONDS).status());
             partial.reset();
-            Answer next = send(chat(TestEnv.CLIENT_KEY), CHAT);
+            Http2Answer next = send(chat(TestEnv.CLIENT_KEY), CHAT);
             assertEquals(200, next.status(), next::toString);
             assertEquals(CHAT, received.get(received.size() - 1).body().toString(), "the upstream read the next request whole");
         }
