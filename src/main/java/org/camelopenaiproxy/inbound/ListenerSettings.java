@@ -89,9 +89,10 @@ public record ListenerSettings(String host, int port, int instances, Tls tls, bo
      * the proxy leaves a body unread while it waits: a streamed upload behind a slow upstream, any
      * body until the key is checked. With Vert.x's default (65,535 bytes, one stream's window), one
      * such stream used up the whole connection window and every other stream of the connection
-     * (a chat request behind an upload) stalled until it moved. This window adds no memory: a
-     * stream still holds at most its own window of unread bytes, as many as over HTTP/1 the same
-     * number of connections would hold in their socket buffers.
+     * (a chat request behind an upload) stalled until it moved. The cost is memory: a stream still
+     * holds at most its own window of unread bytes, but a connection can now hold one window per
+     * open stream (100 x 64 KiB by default, in Vert.x's queues, outside {@code max-buffered-bytes})
+     * where it held one in all; nginx's bound is of the same order (128 streams x 64 KiB preread).
      */
     static int http2ConnectionWindow(Http2Settings settings) {
         long window = Math.min(settings.getMaxConcurrentStreams(), 1000) * (long) settings.getInitialWindowSize();

@@ -146,7 +146,7 @@ public class ProxyServer extends ServiceSupport {
         }
     }
 
-    /** While it drains, API requests are refused with 503 and {@code Connection: close}. */
+    /** While it drains, API requests are refused with 503 and {@code Connection: close} (over HTTP/2: GOAWAY). */
     public void drainWith(ShutdownDrain drain) {
         this.drain = drain;
     }
