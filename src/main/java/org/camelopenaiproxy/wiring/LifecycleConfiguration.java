@@ -10,6 +10,7 @@ import org.apache.camel.support.LifecycleStrategySupport;
 import org.camelopenaiproxy.inbound.ProxyServer;
 import org.camelopenaiproxy.inbound.ShutdownDrain;
 import org.camelopenaiproxy.observe.RequestObserver;
+import org.camelopenaiproxy.pipeline.StepFusion;
 import org.camelopenaiproxy.reload.ReloadGate;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
 import org.camelopenaiproxy.request.ActiveRelays;
@@ -20,6 +21,9 @@ import org.camelopenaiproxy.request.ActiveRelays;
  * listener closes and the event sinks flush.
  */
 public class LifecycleConfiguration implements CamelConfiguration {
+
+    @PropertyInject("proxy.routes.fuse-steps")
+    boolean fuseSteps;
 
     /** Reloads changed route files while requests wait at the gate; not bound when reloading is off. */
     @BindToRegistry
@@ -49,6 +53,9 @@ public class LifecycleConfiguration implements CamelConfiguration {
         ShutdownDrain drain = context.getRegistry().lookupByNameAndType("draining-health-check", ShutdownDrain.class);
         RequestObserver observer = context.getRegistry().lookupByNameAndType("requestObserver", RequestObserver.class);
         server.drainWith(drain);
+        if (fuseSteps) {
+            StepFusion.install(context); // before the routes are added, so at start and at every reload
+        }
         // The listener opens once the routes are up. From a startup listener, a listener that cannot
         // open (the port is taken) fails the start, and the proxy exits with the reason, rather than
         // running on without its API port.

@@ -16,8 +16,14 @@ import java.util.function.LongSupplier;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import org.apache.camel.BeanInject;
+import org.apache.camel.CamelContext;
+import org.apache.camel.model.ModelCamelContext;
+import org.apache.camel.model.OnExceptionDefinition;
+import org.apache.camel.model.ProcessDefinition;
+import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.camelopenaiproxy.ProxyConfiguration;
+import org.camelopenaiproxy.pipeline.FusedSteps;
 import org.camelopenaiproxy.reload.SafeRouteReloadStrategy;
 import org.camelopenaiproxy.support.Await;
 import org.camelopenaiproxy.support.Metrics;
@@ -74,6 +80,9 @@ class RouteReloadTest {
 
     @BeanInject("routeReloader")
     SafeRouteReloadStrategy reloader;
+
+    @BeanInject
+    CamelContext context;
 
     @BeforeEach
     void reset() {
@@ -195,6 +204,41 @@ class RouteReloadTest {
         HttpResponse<String> streamAnswer = stream.get();
         assertEquals(200, streamAnswer.statusCode());
         assertEquals(sse.toString(), streamAnswer.body());
+    }
+
+    /** The names of the beans the file's {@code process} steps call, in the file's order. */
+    private static List<String> processRefs(String routeFile) {
+        return routeFile.lines().map(String::trim).filter(line -> line.startsWith("ref: "))
+                .map(line -> line.substring(5).split("\\s")[0]).toList();
+    }
+
+    /** The proxy route's steps as Camel runs them (without the route configuration's onException). */
+    private List<ProcessorDefinition<?>> proxySteps() {
+        return ((ModelCamelContext) context).getRouteDefinition("proxy").getOutputs().stream()
+                .filter(step -> !(step instanceof OnExceptionDefinition)).toList();
+    }
+
+    @Test
+    void the_pipelines_steps_run_as_one_camel_step_after_every_edit() throws Exception {
+        List<String> shipped = processRefs(ORIGINAL);
+        assertEquals(11, shipped.size(), "the shipped pipeline's steps: " + shipped);
+
+        long before = reloader.applied();
+        edit(tagged("fused"));
+        awaitIncrease(reloader::applied, before);
+        List<ProcessorDefinition<?>> steps = proxySteps();
+        assertEquals(3, steps.size(), "the eleven process steps, the edit's setHeader, then the upstream: " + steps);
+        assertEquals(shipped, ((FusedSteps) ((ProcessDefinition) steps.get(0)).getProcessor()).names());
+        assertEquals(200, client.postJson("/v1/chat/completions", "{}").statusCode());
+        assertEquals("fused", lastBetaHeaderSeenUpstream());
+
+        before = reloader.applied();
+        edit(ORIGINAL);
+        awaitIncrease(reloader::applied, before);
+        steps = proxySteps();
+        assertEquals(2, steps.size(), "the eleven process steps, then the upstream: " + steps);
+        assertEquals(shipped, ((FusedSteps) ((ProcessDefinition) steps.get(0)).getProcessor()).names());
+        assertEquals(200, client.postJson("/v1/chat/completions", "{}").statusCode());
     }
 
     @Test
