@@ -9,6 +9,26 @@
 # its class archive); each round runs `bash bench/outside.sh cpu` (BENCH_REPEAT=1) in each tree and
 # prints its result line. Both trees must be built: run mvn -B -q package -DskipTests here first.
 set -u
+# Each arm's result lines are kept, and the medians printed at the end: CPU per request and ratio to nginx.
+results=$(mktemp)
+summary() {
+  python3 - "$results" <<'PY'
+import statistics, sys
+arms = {}
+for line in open(sys.argv[1]):
+    arm, row = line.rstrip("\n").split("\t", 1)
+    cols = row.split("|")
+    try:
+        arms.setdefault(arm, []).append((float(cols[1].split()[-1]), float(cols[-1].strip().rstrip("x"))))
+    except (IndexError, ValueError):
+        pass
+for arm, rows in arms.items():
+    us = [r[0] for r in rows]; ratio = [r[1] for r in rows]
+    print(f"median of {len(rows)}: {statistics.median(us):.1f} us/req, {statistics.median(ratio):.2f}x  "
+          f"(us/req {', '.join(f'{u:.1f}' for u in us)}): {arm}")
+PY
+  rm -f "$results"
+}
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = --opts ]; then
   a=${2?usage: bash bench/ab.sh --opts "<A>" "<B>" [rounds]}; b=${3?usage: bash bench/ab.sh --opts "<A>" "<B>" [rounds]}
@@ -16,9 +36,11 @@ if [ "${1:-}" = --opts ]; then
   for ((r = 1; r <= rounds; r++)); do
     for opts in "$a" "$b"; do
       echo "=== round $r: BENCH_PROXY_JAVA_OPTS=\"$opts\" ($(date -u +%T), load $(cut -d' ' -f1 /proc/loadavg))"
-      (cd "$here" && BENCH_REPEAT=1 BENCH_PROXY_JAVA_OPTS="$opts" bash bench/outside.sh cpu 2>&1 | grep -E '^ +1 ')
+      (cd "$here" && BENCH_REPEAT=1 BENCH_PROXY_JAVA_OPTS="$opts" bash bench/outside.sh cpu 2>&1 | grep -E '^ +1 ') \
+        | tee >(sed "s/^/opts \"$opts\"\t/" >>"$results")
     done
   done
+  sleep 1; summary
   exit 0
 fi
 old=${1:?usage: bash bench/ab.sh <commit> [rounds]}
@@ -31,6 +53,8 @@ for ((r = 1; r <= rounds; r++)); do
   for dir in "$tree" "$here"; do
     label=$([ "$dir" = "$here" ] && echo "this tree" || echo "$old")
     echo "=== round $r: $label ($(date -u +%T), load $(cut -d' ' -f1 /proc/loadavg))"
-    (cd "$dir" && BENCH_REPEAT=1 bash bench/outside.sh cpu 2>&1 | grep -E '^ +1 ')
+    (cd "$dir" && BENCH_REPEAT=1 bash bench/outside.sh cpu 2>&1 | grep -E '^ +1 ') \
+      | tee >(sed "s/^/$label\t/" >>"$results")
   done
 done
+sleep 1; summary
