@@ -79,6 +79,8 @@ public final class FusedSteps extends AsyncProcessorSupport {
         for (Processor step : steps) {
             ServiceHelper.startService(step); // as the route would start each step's bean
         }
+        // and no doStop: the beans are the registry's singletons, shared by routes (proxy and realtime
+        // use several of the same), and none of them holds anything that a stop would release
     }
 
     @Override
