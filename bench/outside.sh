@@ -25,7 +25,8 @@
 #   burst   unpinned, after a warm-up (10 s of wrk, then BENCH_BURST_WARMUP (10) bursts not measured):
 #           BENCH_BURST_REPEAT (5) bursts of BENCH_BURST (200) new streams started
 #           at once (3 events 50 ms apart, new connections) through the proxy, then nginx with
-#           BENCH_NGINX_WORKERS workers: first byte p50/p99 per burst, and their medians.
+#           BENCH_NGINX_WORKERS workers: first byte p50/p99 per burst, and their medians. With BENCH_PROFILE=1
+#           the proxy's measured bursts are profiled (bench/results/profile-burst-proxy.collapsed).
 #
 # The proxy runs as shipped: bin/camel-openai-proxy (its class archive when trained), no JVM options
 # (BENCH_PROXY_JAVA_OPTS adds some), access log on (stdout to a file), audit to a file, one key, one upstream.
@@ -423,6 +424,7 @@ part_burst() {
     done
     p50s=(); p99s=()
     local pids=() p t0 t1; for p in $pid; do pids+=($(tree "$p")); done
+    [[ -n "$ASPROF_LIB" && $who == proxy ]] && profile "$pid" start # BENCH_PROFILE=1: the measured bursts only
     for ((i = 1; i <= BURST_REPEAT; i++)); do
       t0=$(cpu_ticks "${pids[@]}"); thread_ticks "${pids[@]}" >"$WORK/threads-before"
       s=$(streams_leg "burst-$who-$i" "$SUT_URL" "$CLIENT_KEY" "$BURST" 3 50 0 30)
@@ -432,6 +434,9 @@ part_burst() {
       out "   $who burst $i: complete $(kv "$s" complete)/$BURST, first byte p50/p99 $(kv "$s" ttfb_p50_ms)/$(kv "$s" ttfb_p99_ms) ms, $who CPU $(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", t / hz * 1000 }') ms"
     done
     out "   $who: median first byte p50 $(printf '%s\n' "${p50s[@]}" | median) ms, p99 $(printf '%s\n' "${p99s[@]}" | median) ms"
+    if [[ -n "$ASPROF_LIB" && $who == proxy ]]; then
+      mkdir -p "$RESULTS_DIR"; profile "$pid" "$RESULTS_DIR/profile-burst-proxy.collapsed"; log "profile: $RESULTS_DIR/profile-burst-proxy.collapsed"
+    fi
     stop "$pid"
   done
 }
