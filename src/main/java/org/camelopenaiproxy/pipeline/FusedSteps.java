@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
 public final class FusedSteps extends AsyncProcessorSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(FusedSteps.class);
+    /** Only read when debug logging is on: a constant, so the hot path builds no string per step. */
+    private static final String STOPPED = "so the rest of the fused steps does not run";
 
     private final List<String> names;
     private final Processor[] steps;
@@ -46,7 +48,7 @@ public final class FusedSteps extends AsyncProcessorSupport {
 
     private boolean run(Exchange exchange, int from, AsyncCallback callback) {
         for (int i = from; i < steps.length; i++) {
-            if (i > 0 && (exchange.isRouteStop() || !PipelineHelper.continueProcessing(exchange, "so not running " + names.get(i), LOG))) {
+            if (i > 0 && !PipelineHelper.continueProcessing(exchange, STOPPED, LOG)) { // also checks routeStop
                 break;
             }
             ExchangeHelper.prepareOutToIn(exchange);
