@@ -9,6 +9,7 @@ import org.apache.camel.StartupListener;
 import org.apache.camel.support.LifecycleStrategySupport;
 import org.camelopenaiproxy.inbound.ProxyServer;
 import org.camelopenaiproxy.inbound.ShutdownDrain;
+import org.camelopenaiproxy.observe.JvmMetrics;
 import org.camelopenaiproxy.observe.RequestObserver;
 import org.camelopenaiproxy.pipeline.StepFusion;
 import org.camelopenaiproxy.reload.ReloadGate;
@@ -52,6 +53,7 @@ public class LifecycleConfiguration implements CamelConfiguration {
         ProxyServer server = context.getRegistry().lookupByNameAndType("proxyServer", ProxyServer.class);
         ShutdownDrain drain = context.getRegistry().lookupByNameAndType("draining-health-check", ShutdownDrain.class);
         RequestObserver observer = context.getRegistry().lookupByNameAndType("requestObserver", RequestObserver.class);
+        JvmMetrics jvmMetrics = context.getRegistry().lookupByNameAndType(RuntimeConfiguration.JVM_METRICS, JvmMetrics.class);
         server.drainWith(drain);
         if (fuseSteps) {
             StepFusion.install(context); // before the routes are added, so at start and at every reload
@@ -69,6 +71,9 @@ public class LifecycleConfiguration implements CamelConfiguration {
             public void onCamelContextFullyStarted(CamelContext started, boolean alreadyStarted) {
                 ExchangeEventsOff.apply(started);
                 server.start();
+                if (jvmMetrics != null) {
+                    jvmMetrics.bindInBackground(); // off the launch's path to its first answer
+                }
             }
         });
         // A lifecycle strategy, not an event notifier: with any event notifier started, Camel checks

@@ -5,11 +5,6 @@ import java.util.Map;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
@@ -23,6 +18,7 @@ import org.apache.camel.spi.Registry;
 import org.apache.camel.support.service.ServiceSupport;
 import org.apache.camel.util.concurrent.SynchronousExecutorService;
 import org.camelopenaiproxy.config.ConfigWatcher;
+import org.camelopenaiproxy.observe.JvmMetrics;
 import org.camelopenaiproxy.reload.ReloadGate;
 import org.camelopenaiproxy.upstream.HostOverrides;
 
@@ -35,6 +31,8 @@ public class RuntimeConfiguration implements CamelConfiguration {
 
     /** A {@link Ticker} bound under this name before the proxy's configurations run replaces the system clock. */
     public static final String TICKER = "proxyTicker";
+    /** The {@link JvmMetrics} that {@link LifecycleConfiguration} binds once the listener is open. */
+    public static final String JVM_METRICS = "jvmMetrics";
 
     @BindToRegistry
     public Vertx vertx(CamelContext context, @PropertyInject("proxy.event-loops") int eventLoops,
@@ -61,7 +59,10 @@ public class RuntimeConfiguration implements CamelConfiguration {
         return Beans.boundOr(registry, TICKER, Ticker.class, Ticker::systemTicker);
     }
 
-    /** The registry camel-micrometer serves at /observe/metrics (camel-main may have made it already), with JVM metrics. */
+    /**
+     * The registry camel-micrometer serves at /observe/metrics (camel-main may have made it already).
+     * The JVM's own meters join it once the listener is open ({@link JvmMetrics}, bound as "jvmMetrics").
+     */
     @BindToRegistry(MicrometerConstants.METRICS_REGISTRY_NAME)
     public MeterRegistry metricsRegistry(CamelContext context) throws Exception {
         MeterRegistry meters = context.getRegistry()
@@ -69,18 +70,9 @@ public class RuntimeConfiguration implements CamelConfiguration {
         if (meters == null) {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         }
-        new JvmMemoryMetrics().bindTo(meters);
-        new JvmThreadMetrics().bindTo(meters);
-        new ProcessorMetrics().bindTo(meters);
-        new UptimeMetrics().bindTo(meters);
-        JvmGcMetrics gcMetrics = new JvmGcMetrics();
-        gcMetrics.bindTo(meters);
-        context.addService(new ServiceSupport() {
-            @Override
-            protected void doStop() {
-                gcMetrics.close();
-            }
-        });
+        JvmMetrics jvm = new JvmMetrics(meters);
+        context.addService(jvm);
+        context.getRegistry().bind(JVM_METRICS, jvm);
         return meters;
     }
 
