@@ -123,6 +123,29 @@ class ProxyJarIT {
         assertEquals(1, started.split("Live route reloading enabled", -1).length - 1, started);
     }
 
+    /**
+     * The launcher puts the Netty library that {@code mvn package} unpacked on the library path, so
+     * the JVM maps it from {@code target/native} (no copy out of the jar into a temporary file), and
+     * the transport is native. The JVM's meters, bound once the listener is open, follow.
+     */
+    @Test
+    void native_transport_from_target_native_and_the_jvm_meters_after_the_listener() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("amd64".equals(System.getProperty("os.arch"))
+                && Files.isReadable(Path.of("/proc/self/maps")), "the unpacked library is Netty's linux-x86_64 one");
+        String maps = Files.readString(Path.of("/proc/" + proxy.pid() + "/maps")); // the launcher execs the JVM
+        Path unpacked = Path.of("target/native/META-INF/native/libnetty_transport_native_epoll_x86_64.so")
+                .toAbsolutePath().normalize();
+        assertTrue(maps.contains(unpacked.toString()), "Netty's library mapped from " + unpacked + ": "
+                + maps.lines().filter(l -> l.contains("netty")).toList());
+        assertTrue(read(log).contains("Vert.x native transport: true"), read(log));
+
+        Await.that(10, "jvm_* and process_* meters on /observe/metrics", () -> {
+            String metrics = client.send(client.request("/observe/metrics").GET().build()).body();
+            return metrics.contains("jvm_memory_used_bytes{") && metrics.contains("jvm_gc_")
+                    && metrics.contains("process_uptime_seconds");
+        });
+    }
+
     @Test
     void chat_completion_through_the_jar() throws Exception {
         upstream.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200)
