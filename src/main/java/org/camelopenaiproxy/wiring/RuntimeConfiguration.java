@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -39,7 +40,12 @@ public class RuntimeConfiguration implements CamelConfiguration {
                        @PropertyInject("proxy.upstreams.file") String upstreamsFile) throws Exception {
         VertxOptions options = new VertxOptions()
                 .setEventLoopPoolSize(eventLoops > 0 ? eventLoops : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)
-                .setPreferNativeTransport(true);
+                .setPreferNativeTransport(true)
+                // The proxy serves no files from the class path, and names its key and certificate files by
+                // path. Without class-path resolving Vert.x makes no vertx-cache-<uuid> directory in /tmp at
+                // every start (and leaves none behind when killed): seeding the random UUID alone took about
+                // 7 ms of the launch (bench/README.md, "Seventh pass").
+                .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false));
         Map<String, String> hostOverrides = HostOverrides.read(Path.of(upstreamsFile));
         if (!hostOverrides.isEmpty()) {
             options.setAddressResolverOptions(HostOverrides.resolverOptions(hostOverrides));
