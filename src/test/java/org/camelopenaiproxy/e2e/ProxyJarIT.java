@@ -80,6 +80,7 @@ class ProxyJarIT {
         env.put("OPENAI_BASE_URL", upstream.baseUrl() + "/v1");
         env.put("OPENAI_API_KEY", UPSTREAM_KEY);
         env.put("PROXY_AUDIT_URI", "stream:file?fileName=" + dir.resolve("audit.jsonl"));
+        env.put("JAVA_OPTS", "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")));
         proxy = pb.start();
         client = new ProxyClient("http://127.0.0.1:" + port);
 
@@ -126,10 +127,11 @@ class ProxyJarIT {
     /**
      * The launcher puts the Netty library that {@code mvn package} unpacked on the library path, so
      * the JVM maps it from {@code target/native} (no copy out of the jar into a temporary file), and
-     * the transport is native. The JVM's meters, bound once the listener is open, follow.
+     * the transport is native; Vert.x makes no cache directory either, so a start leaves nothing in the
+     * temporary directory. The JVM's meters, bound once the listener is open, follow.
      */
     @Test
-    void native_transport_from_target_native_and_the_jvm_meters_after_the_listener() throws Exception {
+    void native_transport_from_target_native_nothing_in_tmp_and_the_jvm_meters_after_the_listener() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue("amd64".equals(System.getProperty("os.arch"))
                 && Files.isReadable(Path.of("/proc/self/maps")), "the unpacked library is Netty's linux-x86_64 one");
         String maps = Files.readString(Path.of("/proc/" + proxy.pid() + "/maps")); // the launcher execs the JVM
@@ -138,6 +140,10 @@ class ProxyJarIT {
         assertTrue(maps.contains(unpacked.toString()), "Netty's library mapped from " + unpacked + ": "
                 + maps.lines().filter(l -> l.contains("netty")).toList());
         assertTrue(read(log).contains("Vert.x native transport: true"), read(log));
+        try (var left = Files.list(dir.resolve("tmp"))) {
+            // neither a copy of Netty's library nor a vertx-cache-<uuid> directory per start
+            assertEquals(List.of(), left.map(p -> p.getFileName().toString()).toList(), "the JVM's temporary directory");
+        }
 
         Await.that(10, "jvm_* and process_* meters on /observe/metrics", () -> {
             String metrics = client.send(client.request("/observe/metrics").GET().build()).body();
