@@ -20,14 +20,7 @@ trap 'git -C "$here" worktree remove --force "$tree" >/dev/null 2>&1; rm -rf "$w
 git -C "$here" worktree add --detach "$tree" "$old" >/dev/null || exit 1
 (cd "$tree" && mvn -B -q package -DskipTests) || { echo "could not build $old" >&2; exit 1; }
 
-health() { # PORT: true on a 200 from /observe/health
-  local line
-  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-  printf 'GET /observe/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-  IFS= read -r -t 2 line <&3
-  exec 3<&- 3>&-
-  [[ "$line" == *" 200"* ]]
-}
+source "$here/bench/health.sh" # health PORT
 launch() { # DIR FILE: appends "ms cpu_ms" of one launch to FILE
   local port=$((20000 + RANDOM % 20000)) t0 t1 pid deadline=$(( $(date +%s) + 60 ))
   t0=$(date +%s%N)

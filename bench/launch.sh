@@ -25,14 +25,7 @@ javas=${BENCH_LAUNCH_JAVAS:-$default_java $( [ -x /usr/lib/jvm/temurin-25-jdk-am
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-health() { # prints 1 when 127.0.0.1:$1 answers /observe/health with 200
-  local line
-  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-  printf 'GET /observe/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-  IFS= read -r -t 2 line <&3
-  exec 3<&- 3>&-
-  [[ "$line" == *" 200"* ]]
-}
+source bench/health.sh # health PORT (the repository root is the working directory)
 
 launch() { # home case -> ms, or FAIL
   local home=$1 case=$2 port pid t0 t1

@@ -16,7 +16,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.apache.camel.spi.Registry;
-import org.apache.camel.support.service.ServiceSupport;
+import org.apache.camel.support.LifecycleStrategySupport;
 import org.apache.camel.util.concurrent.SynchronousExecutorService;
 import org.camelopenaiproxy.config.ConfigWatcher;
 import org.camelopenaiproxy.observe.JvmMetrics;
@@ -51,9 +51,13 @@ public class RuntimeConfiguration implements CamelConfiguration {
             options.setAddressResolverOptions(HostOverrides.resolverOptions(hostOverrides));
         }
         Vertx vertx = Vertx.vertx(options);
-        context.addService(new ServiceSupport() {
+        // Closed once the context has stopped everything else, not as one of its services: those stop
+        // in the reverse order they were added, and platform-http's server (the management endpoints)
+        // would otherwise close on an instance already closing, its close then rejected by a
+        // terminated event loop (a warning with a stack trace, on a start that failed, say).
+        context.addLifecycleStrategy(new LifecycleStrategySupport() {
             @Override
-            protected void doStop() {
+            public void onContextStopped(CamelContext stopped) {
                 vertx.close();
             }
         });
